@@ -111,8 +111,11 @@ _PRODUCER: Producer | None = None
 
 def _init_worker(recipe: Recipe, root: str, storage_options: dict[str, Any]) -> None:
     global _PRODUCER
+    import signal
+
     import cv2
     cv2.setNumThreads(1)  # parallelism comes from worker processes; nested threads only contend
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
     _PRODUCER = Producer(recipe, Store(root, storage_options))
 
 
@@ -208,7 +211,8 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         return
     if executor != "local":
         raise SynthError(f"unknown executor '{executor}'; use local or ray", field="--executor")
-    if workers == 1 or len(shards) == 1:
+    isolated = getattr(recipe.scene_cls, "isolated", False)  # scenes that must render in a worker process
+    if (workers == 1 or len(shards) == 1) and not isolated:
         producer = Producer(recipe, ws.store)
         for no, shard in enumerate(shards):
             yield no, [producer.row(i) for i in shard]
@@ -218,20 +222,81 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
 
 def _pool(recipe: Recipe, ws: Workspace, shards: list[list[int]],
           workers: int) -> Iterable[tuple[int, list[dict[str, Any]]]]:
+    """A small process pool we control fully: workers are spawned (fork is unsafe with Lance's threads),
+    end with os._exit (some renderers crash at interpreter shutdown), exit when the driver dies, and are
+    terminated at once when the driver is interrupted."""
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    import queue as queue_mod
 
     if ws.root.startswith("memory://"):
         raise SynthError("a memory:// workspace lives in one process: use --workers 1", field="--workers")
-    ctx = mp.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(shards)), mp_context=ctx, initializer=_init_worker,
-                               initargs=(recipe, ws.root, ws.storage_options))
+    ctx = mp.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    n = min(workers, len(shards))
+    procs = [ctx.Process(target=_worker_main, args=(recipe, ws.root, ws.storage_options, tasks, results,
+                                                    os.getpid()), daemon=True) for _ in range(n)]
+    for proc in procs:
+        proc.start()
+    for no, shard in enumerate(shards):
+        tasks.put((no, shard))
+    for _ in procs:
+        tasks.put(None)
     try:
-        pending = {pool.submit(_run_shard, shard): no for no, shard in enumerate(shards)}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                no = pending.pop(fut)
-                yield no, fut.result()
+        remaining = len(shards)
+        while remaining:
+            try:
+                no, rows, error = results.get(timeout=1.0)
+            except queue_mod.Empty:
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise SynthError(f"a worker process died (exit code {dead[0].exitcode}); finished shards are "
+                                     "kept: re-run the same command to resume") from None
+                continue
+            if error is not None:
+                raise error
+            remaining -= 1
+            yield no, rows
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+        tasks.cancel_join_thread()
+        results.cancel_join_thread()
+
+
+def _worker_main(recipe: Recipe, root: str, storage_options: dict[str, Any], tasks: Any, results: Any,
+                 driver_pid: int) -> None:
+    import queue as queue_mod
+    import traceback
+
+    code = 0
+    try:
+        _init_worker(recipe, root, storage_options)
+        while True:
+            if os.getppid() != driver_pid:  # the driver was killed: stop instead of lingering
+                code = 1
+                break
+            try:
+                item = tasks.get(timeout=1.0)
+            except queue_mod.Empty:
+                continue
+            if item is None:
+                break
+            no, shard = item
+            try:
+                results.put((no, _run_shard(shard), None))
+            except SynthError as exc:
+                results.put((no, None, exc))
+            except Exception:
+                results.put((no, None, SynthError(f"rendering shard {no} failed:\n{traceback.format_exc()}")))
+    finally:
+        if _PRODUCER is not None and hasattr(_PRODUCER.scene, "close"):
+            _PRODUCER.scene.close()
+        if code == 0:
+            results.close()
+            results.join_thread()  # flush our last results to the driver
+        else:
+            results.cancel_join_thread()  # nobody reads them any more
+        os._exit(code)  # skip interpreter shutdown: some renderers (Blender) crash or hang in it

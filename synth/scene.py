@@ -26,6 +26,9 @@ class Scene:
     version: ClassVar[str] = "1"
     modality: ClassVar[str]  # image | text | audio | table | 3d
     Params: ClassVar[type[SceneParams]]
+    # True for scenes whose renderer must live in a worker process (e.g. Blender): the engine then uses
+    # its process pool even for one worker, and calls `close()` before the worker ends with os._exit.
+    isolated: ClassVar[bool] = False
 
     def render(self, params: Any, rng: np.random.Generator) -> Sample:
         raise NotImplementedError
