@@ -151,39 +151,55 @@ def iter_geometric(labels: Any) -> Iterator[dict]:
 
 
 def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndarray | None) -> dict:
-    """A deep copy of `labels` with every geometric label moved by `fwd` and boxes recomputed."""
+    """A deep copy of `labels` with every geometric label moved by `fwd` and boxes recomputed. All points
+    of all labels go through `fwd` in one vectorised call (Newton inversion is per call, not per point)."""
     import copy
     out = copy.deepcopy(labels)
-    boxes_from_mask = mask_boxes(mask) if mask is not None else {}
-    for obj in iter_geometric(out):
-        _move_object(obj, fwd, size, boxes_from_mask if mask is not None else None)
+    objs = list(iter_geometric(out))
+    chunks: list[np.ndarray] = []
+    plan: list[list[tuple[str, int, int]]] = []
+    n = 0
+    for obj in objs:
+        entries = []
+        outline = None
+        for key in ("quad", "polygon"):
+            if obj.get(key):
+                pts = np.asarray(obj[key], np.float64).reshape(-1, 2)
+                outline = densify(pts) if outline is None else outline
+                entries.append((key, n, n + len(pts))); chunks.append(pts); n += len(pts)
+        if obj.get("keypoints"):
+            kp = np.asarray(obj["keypoints"], np.float64).reshape(-1, 3)[:, :2]
+            entries.append(("keypoints", n, n + len(kp))); chunks.append(kp); n += len(kp)
+        if outline is None and obj.get("box") is not None:
+            x0, y0, x1, y1 = obj["box"]
+            outline = densify(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64))
+        if outline is not None:
+            entries.append(("outline", n, n + len(outline))); chunks.append(outline); n += len(outline)
+        plan.append(entries)
+    moved = fwd(np.concatenate(chunks)) if chunks else np.zeros((0, 2))
+    boxes = mask_boxes(mask) if mask is not None else None
+    for obj, entries in zip(objs, plan):
+        _place(obj, {k: moved[a:b] for k, a, b in entries}, size, boxes)
     return out
 
 
-def _move_object(obj: dict, fwd: PointFn, size: tuple[int, int], mask_boxes_: dict | None) -> None:
+def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes: dict | None) -> None:
     w, h = size
-    outline = None
     for key in ("quad", "polygon"):
-        if obj.get(key):
-            pts = np.asarray(obj[key], np.float64)
-            outline = densify(pts) if outline is None else outline
-            obj[key] = np.round(fwd(pts), 3).tolist()
-    if obj.get("keypoints"):
-        kp = np.asarray(obj["keypoints"], np.float64)
-        moved = fwd(kp[:, :2])
-        inside = (moved[:, 0] >= 0) & (moved[:, 0] < w) & (moved[:, 1] >= 0) & (moved[:, 1] < h)
-        vis = np.where(inside, kp[:, 2], np.minimum(kp[:, 2], 1))
-        obj["keypoints"] = [[round(float(x), 3), round(float(y), 3), int(v)] for (x, y), v in zip(moved, vis)]
+        if key in moved:
+            obj[key] = np.round(moved[key], 3).tolist()
+    if "keypoints" in moved:
+        pts = moved["keypoints"]
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        obj["keypoints"] = [[round(float(x), 3), round(float(y), 3), int(v if ok else min(v, 1))]
+                            for (x, y), (_, _, v), ok in zip(pts, obj["keypoints"], inside)]
     if "box" not in obj:
         return
     inst = obj.get("instance_id")
-    if mask_boxes_ is not None and inst is not None:
-        box = mask_boxes_.get(int(inst))
+    if boxes is not None and inst is not None:
+        box = boxes.get(int(inst))
     else:
-        if outline is None and obj["box"] is not None:
-            x0, y0, x1, y1 = obj["box"]
-            outline = densify(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64))
-        box = clip_box(_bounds(fwd(outline)), w, h) if outline is not None else None
+        box = clip_box(_bounds(moved["outline"]), w, h) if "outline" in moved else None
     obj["box"] = box
     if box is None:
         obj["visible"] = False
