@@ -54,6 +54,7 @@ class CameraBlock(OpParams):
     f_number: float = Field(8.0, ge=0.7, le=64, description="Aperture; small numbers blur off the focal plane.")
     focus_offset_mm: float = Field(0.0, ge=-1e4, le=1e4, description="Focal plane distance minus target distance.")
     exposure_ev: float = Field(0.0, ge=-5, le=5, description="Exposure compensation in stops.")
+    auto_exposure: bool = Field(True, description="Meter the scene to a mid-grey mean before the compensation.")
     iso: float = Field(100.0, ge=25, le=25600, description="Sensor ISO (noise).")
     motion_blur_px: float = Field(0.0, ge=0, le=100, description="Camera shake length.")
     motion_angle_deg: float = Field(0.0, ge=-180, le=180, description="Camera shake direction.")
@@ -149,7 +150,10 @@ def light_and_sensor(img: AnnotatedImage, c: CameraBlock, li: LightingBlock, foc
     img = cam.MotionBlur()(img, length_px=c.motion_blur_px, angle_deg=c.motion_angle_deg)
     img = cam.Vignetting()(img, strength=c.vignetting)
     img = cam.ChromaticAberration()(img, shift_px=c.chromatic_aberration_px)
-    img = cam.Exposure()(img, ev=c.exposure_ev)
+    gain = 1.0
+    if c.auto_exposure:  # a camera meters the scene: more light gives a shorter exposure, not a white frame
+        gain = 0.5 / max(float(np.mean(img.image[::8, ::8])), 1e-3)
+    img = cam.Exposure()(img, ev=c.exposure_ev, gain=min(gain, 16.0))
     img = cam.SensorNoise()(img, rng=rng, iso=c.iso)
     img = img.with_image(np.clip(img.image, 0, 1))
     if c.jpeg_quality < 100:
