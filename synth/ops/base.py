@@ -191,7 +191,7 @@ def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes
     if "keypoints" in moved:
         pts = moved["keypoints"]
         inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w) & (pts[:, 1] >= 0) & (pts[:, 1] <= h)  # corners lie on the edge
-        obj["keypoints"] = [[round(float(x), 3), round(float(y), 3), int(v if ok else min(v, 1))]
+        obj["keypoints"] = [[round(float(x), 3), round(float(y), 3), int(0 if v == 0 else (2 if ok else 1))]
                             for (x, y), (_, _, v), ok in zip(pts, obj["keypoints"], inside)]
     if "box" not in obj:
         return
