@@ -1,0 +1,338 @@
+"""`receipt`: a printed receipt (Faker content, trdg's bundled fonts) photographed on a table, with
+every word's quad and transcript, line boxes, key fields, the sheet's corners and mask as labels."""
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from faker import Faker
+from PIL import Image, ImageDraw, ImageFont
+from pydantic import Field
+
+from synth import sample as S
+from synth.errors import did_you_mean
+from synth.ops import AnnotatedImage
+from synth.ops import camera as cam
+from synth.ops import distortion as dist
+from synth.ops import lighting as light
+from synth.ops import material as mat
+from synth.ops.pipeline import CameraBlock, LightingBlock, light_and_sensor
+from synth.scene import Scene, SceneParams
+
+MARGIN_MM = 5.0
+HEADER_LINES, FOOTER_LINES = 5, 5  # store, 2 address, date, gap | subtotal, tax, total, payment, thanks
+
+
+@cache
+def font_dir() -> Path:
+    import trdg
+    return Path(trdg.__file__).parent / "fonts" / "latin"
+
+
+def font_names() -> list[str]:
+    return sorted(p.stem for p in font_dir().glob("*.ttf"))
+
+
+@cache
+def load_font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_dir() / f"{name}.ttf"), size)
+
+
+class ReceiptParams(SceneParams):
+    width: int = Field(768, ge=64, le=4096, description="Photo width in pixels.")
+    height: int = Field(1024, ge=64, le=4096, description="Photo height in pixels.")
+    n_items: int = Field(8, ge=3, le=30, description="Line items on the receipt.")
+    font: str = Field("RobotoCondensed-Regular", description="A latin font bundled with trdg (file stem).")
+    font_size_px: int = Field(18, ge=8, le=64, description="Font size on the paper canvas.")
+    px_per_mm: float = Field(6.0, ge=2, le=20, description="Paper canvas resolution.")
+    paper_width_mm: float = Field(80.0, ge=40, le=120, description="Receipt roll width.")
+    max_paper_length_mm: float = Field(400.0, ge=50, le=2000, description="Longest receipt allowed; more items is an error.")
+    photo_effects: bool = Field(True, description="False: the flat printed sheet on a plain table, no camera or light.")
+    crinkle: float = Field(0.2, ge=0, le=1, description="Receipt crinkliness.")
+    curvature: float = Field(0.1, ge=0, le=1, description="Receipt curl along its length (0 flat, 1 tightly curled).")
+    fold_angle_deg: float = Field(0.0, ge=0, le=60, description="A crease across the receipt, tilt of the far half.")
+    alignment_deg: float = Field(0.0, ge=-180, le=180, description="Receipt rotation on the table relative to the camera.")
+    ink_fade: float = Field(0.1, ge=0, le=1, description="Ink fadedness (per line and per glyph).")
+    paper_gloss: float = Field(0.3, ge=0, le=1, description="Paper glossiness (thermal paper is glossy).")
+    table: Literal["wood", "marble", "fabric", "paper", "noise", "plain"] = Field("wood", description="Table material.")
+    flash: float = Field(0.0, ge=0, le=3, description="Camera flash strength (hot spot and glare).")
+    camera_distance: float = Field(1.0, ge=0.3, le=5, description="Camera location: distance, 1 = receipt fills ~90% of the frame.")
+    camera_tilt_deg: float = Field(0.0, ge=0, le=70, description="Camera location: angle off the table normal.")
+    camera_pan_deg: float = Field(0.0, ge=-180, le=180, description="Camera location: azimuth of the tilt.")
+    camera_yaw_deg: float = Field(0.0, ge=-20, le=20, description="Camera direction: left/right off the receipt.")
+    camera_pitch_deg: float = Field(0.0, ge=-20, le=20, description="Camera direction: up/down off the receipt.")
+    camera_roll_deg: float = Field(0.0, ge=-180, le=180, description="Camera direction: roll about the view axis.")
+    exposure_ev: float = Field(0.0, ge=-3, le=3, description="Camera exposure in stops.")
+    focal_length_mm: float = Field(4.7, ge=2, le=200, description="Camera lens focal length (a phone: ~4.7 mm on a 6.4 mm sensor).")
+    sensor_width_mm: float = Field(6.4, gt=0, le=40, description="Sensor width.")
+    focus_offset_mm: float = Field(0.0, ge=-500, le=500, description="Camera focal distance minus the receipt's distance.")
+    f_number: float = Field(8.0, ge=1, le=32, description="Camera aperture size as an f-number (small = wide = blurrier).")
+    ambient: float = Field(1.0, ge=0.1, le=2, description="Ambient brightness.")
+    light_azimuth_deg: float = Field(45.0, ge=-180, le=180, description="Primary light location: azimuth.")
+    light_elevation_deg: float = Field(60.0, ge=10, le=90, description="Primary light location: elevation.")
+    light_intensity: float = Field(0.5, ge=0, le=3, description="Primary light strength.")
+    iso: float = Field(100.0, ge=25, le=12800, description="Sensor ISO (noise).")
+    motion_blur_px: float = Field(0.0, ge=0, le=40, description="Camera shake.")
+    jpeg_quality: int = Field(95, ge=1, le=100, description="JPEG quality of the photo (100 = no round trip).")
+
+
+class ReceiptScene(Scene):
+    """A receipt on a table, photographed."""
+
+    name = "receipt"
+    version = "1"
+    modality = "image"
+    Params = ReceiptParams
+
+    def check(self, p: ReceiptParams) -> None:
+        if p.font not in font_names():
+            raise ValueError(f"font '{p.font}' not found among trdg's bundled fonts{did_you_mean(p.font, font_names())};"
+                             f" e.g. RobotoCondensed-Regular, DroidSans, OpenSans-Regular, Lato-Regular")
+        need = paper_length_px(p) / p.px_per_mm
+        if need > p.max_paper_length_mm:
+            raise ValueError(f"n_items={p.n_items} needs {need:.0f} mm of paper at font_size_px={p.font_size_px}, "
+                             f"more than max_paper_length_mm={p.max_paper_length_mm:.0f}; lower n_items or raise it")
+        if not p.photo_effects and (paper_length_px(p) > p.height or p.paper_width_mm * p.px_per_mm > p.width):
+            raise ValueError(f"a flat render (photo_effects: false) needs the {paper_length_px(p)} px paper to fit "
+                             f"the {p.width}x{p.height} image; lower n_items or raise height")
+
+    def render(self, p: ReceiptParams, rng: np.random.Generator) -> S.Sample:
+        self.check(p)
+        content = receipt_content(p.n_items, rng)
+        paper, ink, labels = print_receipt(content, p)
+        if p.photo_effects:
+            out, extra = photograph(paper, ink, labels, p, rng)
+        else:
+            out, extra = flat(paper, ink, labels, p)
+        mark_visibility(out)
+        out.labels.update(extra)
+        return S.Sample(payloads={"image": S.image(out.to_uint8()), "mask": S.mask(out.mask.astype(np.uint8))},
+                        labels=out.labels, width=p.width, height=p.height)
+
+
+def line_height(p: ReceiptParams) -> int:
+    return int(round(p.font_size_px * 1.4))
+
+
+def paper_length_px(p: ReceiptParams) -> int:
+    lines = HEADER_LINES + p.n_items + FOOTER_LINES
+    return int(2 * round(MARGIN_MM * p.px_per_mm) + lines * line_height(p))
+
+
+def receipt_content(n_items: int, rng: np.random.Generator) -> dict:
+    """Store, address, date/time, items, totals and payment: Faker seeded from the sample's stream."""
+    import datetime as dt
+    fake = Faker("en_US")
+    fake.seed_instance(int(rng.integers(2**31)))
+    when = fake.date_time_between_dates(dt.datetime(2019, 1, 1), dt.datetime(2025, 1, 1))
+    items = []
+    for _ in range(n_items):
+        name = " ".join(fake.words(nb=int(rng.integers(1, 4)))).title()
+        qty, price = int(rng.integers(1, 6)), round(float(rng.uniform(0.5, 40.0)), 2)
+        items.append({"name": name, "qty": qty, "price": price})
+    subtotal = round(sum(i["qty"] * i["price"] for i in items), 2)
+    tax_rate = float(rng.choice([0.05, 0.07, 0.08, 0.1]))
+    tax = round(subtotal * tax_rate, 2)
+    card = str(rng.choice(["CASH", "VISA", "MASTERCARD", "AMEX"]))
+    payment = card if card == "CASH" else f"{card} ****{fake.credit_card_number()[-4:]}"
+    return {"store": fake.company().upper(), "address": [fake.street_address(), f"{fake.city()}, {fake.state_abbr()} {fake.zipcode()}"],
+            "date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "items": items, "subtotal": subtotal,
+            "tax_rate": tax_rate, "tax": tax, "total": round(subtotal + tax, 2), "payment": payment}
+
+
+def layout_lines(c: dict) -> list[tuple[str, str, str, str | None]]:
+    """(left text, right text, alignment, key field of the line) for every printed line."""
+    rows = [(c["store"], "", "center", "store"), (c["address"][0], "", "center", None), (c["address"][1], "", "center", None),
+            (f"{c['date']} {c['time']}", "", "left", "date"), ("", "", "left", None)]
+    rows += [(f"{i['qty']} x {i['name']}", f"{i['qty'] * i['price']:.2f}", "left", None) for i in c["items"]]
+    rows += [("SUBTOTAL", f"{c['subtotal']:.2f}", "left", None), (f"TAX {c['tax_rate'] * 100:.0f}%", f"{c['tax']:.2f}", "left", None),
+             ("TOTAL", f"{c['total']:.2f}", "left", "total"), (c["payment"], f"{c['total']:.2f}", "left", None),
+             ("THANK YOU", "", "center", None)]
+    return rows
+
+
+def draw_word(ink: np.ndarray, word: str, x: int, baseline: int, font: ImageFont.FreeTypeFont) -> list[int] | None:
+    """Rasterise one word at (x, baseline) into the ink canvas; return its exact ink box [x0, y0, x1, y1]."""
+    bb = font.getbbox(word, anchor="ls")
+    tile = Image.new("L", (bb[2] - bb[0] + 4, bb[3] - bb[1] + 4), 0)
+    ImageDraw.Draw(tile).text((2 - bb[0], 2 - bb[1]), word, font=font, fill=255, anchor="ls")
+    arr = np.asarray(tile)
+    ys, xs = np.nonzero(arr)
+    if len(xs) == 0:
+        return None
+    ox, oy = x + bb[0] - 2, baseline + bb[1] - 2
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    region = ink[oy + y0:oy + y1, ox + x0:ox + x1]
+    if region.shape != (y1 - y0, x1 - x0):
+        raise ValueError(f"word '{word}' falls off the paper; lower font_size_px")
+    np.maximum(region, arr[y0:y1, x0:x1].astype(np.float32) / 255, out=region)
+    return [int(ox + x0), int(oy + y0), int(ox + x1), int(oy + y1)]
+
+
+def _fit(text: str, width: float, font: ImageFont.FreeTypeFont) -> str:
+    """Shorten an item name until it fits: the printed text, and so the label, is what fits."""
+    while text and font.getlength(text) > width:
+        text = text[:-1].rstrip()
+    return text
+
+
+def print_receipt(content: dict, p: ReceiptParams) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The paper canvas's ink coverage (0..1) and paper-space labels: words, lines, fields, corners."""
+    font = load_font(p.font, p.font_size_px)
+    pw, ph, m, lh = int(round(p.paper_width_mm * p.px_per_mm)), paper_length_px(p), int(round(MARGIN_MM * p.px_per_mm)), line_height(p)
+    ink = np.zeros((ph, pw), np.float32)
+    words, lines, fields = [], [], {}
+    space = font.getlength(" ")
+    for li, (left, right, align, key) in enumerate(layout_lines(content)):
+        baseline = m + li * lh + int(round(p.font_size_px * 1.0))
+        right_w = font.getlength(right) if right else 0.0
+        left = _fit(left, pw - 2 * m - right_w - 2 * space, font)
+        segs = [(left, m if align == "left" else int((pw - font.getlength(left)) / 2))] if left else []
+        segs += [(right, int(pw - m - right_w))] if right else []
+        line_words = []
+        for text, x in segs:
+            offset = 0.0
+            for w in text.split(" "):
+                if w:
+                    box = draw_word(ink, w, int(round(x + offset)), baseline, font)
+                    if box is not None:
+                        q = [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
+                        line_words.append({"text": w, "quad": q, "box": [float(v) for v in box], "line": li})
+                offset += font.getlength(w) + space
+        if not line_words:
+            continue
+        lbox = _union([w["box"] for w in line_words])
+        lines.append({"text": " ".join(w["text"] for w in line_words), "box": lbox, "index": li})
+        if key:  # store: the whole line; date: the date word; total: the amount
+            picked = line_words if key == "store" else [line_words[0] if key == "date" else line_words[-1]]
+            fields[key] = {"text": " ".join(w["text"] for w in picked), "box": _union([w["box"] for w in picked])}
+        words += line_words
+    corners = [[0.0, 0.0], [float(pw), 0.0], [float(pw), float(ph)], [0.0, float(ph)]]
+    labels = {"objects": [{"class": "receipt", "instance_id": 1, "box": [0.0, 0.0, float(pw), float(ph)],
+                           "polygon": corners, "keypoints": [[x, y, 2] for x, y in corners]}],
+              "words": words, "lines": lines, "fields": fields,
+              "transcript": "\n".join(line["text"] for line in lines), "content": content}
+    return np.ones((ph, pw), np.float32), ink, labels
+
+
+def _union(boxes: list[list[float]]) -> list[float]:
+    b = np.asarray(boxes, np.float64)
+    return [float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())]
+
+
+def flat(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParams) -> tuple[AnnotatedImage, dict]:
+    """White paper, black ink, grey table, integer placement: every non-white paper pixel is glyph ink."""
+    ph, pw = ink.shape
+    ox, oy = (p.width - pw) // 2, (p.height - ph) // 2
+    img = np.full((p.height, p.width, 3), 0.5, np.float32)
+    img[oy:oy + ph, ox:ox + pw] = (1 - ink)[..., None]
+    mask = np.zeros((p.height, p.width), np.int32)
+    mask[oy:oy + ph, ox:ox + pw] = 1
+    from synth.ops.base import move_labels
+    moved = move_labels(labels, lambda pts: pts + [ox, oy], (p.width, p.height), mask)
+    return AnnotatedImage(image=img, mask=mask, labels=moved), {"draws": {"offset": [ox, oy]}}
+
+
+def mark_visibility(img: AnnotatedImage) -> None:
+    """A word or line is visible when its whole quad/box lies in the frame on receipt pixels."""
+    for item in img.labels.get("words", []) + img.labels.get("lines", []):
+        pts = np.asarray(item["quad"] if "quad" in item else
+                         [[item["box"][0], item["box"][1]], [item["box"][2], item["box"][3]]] if item.get("box") else [[-1, -1]])
+        inside = bool(((pts >= 0) & (pts < [img.width, img.height])).all())
+        if inside:
+            c = pts.mean(axis=0).astype(int)
+            inside = bool(img.mask[min(c[1], img.height - 1), min(c[0], img.width - 1)] > 0)
+        item["visible"] = inside
+
+
+TABLE_GLOSS = {"wood": 0.15, "marble": 0.35, "plain": 0.05}
+TABLE_COLOURS = {"wood": [(0.55, 0.36, 0.2), (0.4, 0.25, 0.13), (0.7, 0.55, 0.38)], "marble": [(0.85, 0.85, 0.83), (0.3, 0.3, 0.32)],
+                 "fabric": [(0.25, 0.3, 0.45), (0.5, 0.2, 0.2), (0.35, 0.4, 0.3)], "paper": [(0.6, 0.5, 0.35)],
+                 "noise": [(0.45, 0.45, 0.45), (0.3, 0.32, 0.35)], "plain": [(0.35, 0.35, 0.38), (0.6, 0.58, 0.55)]}
+
+
+def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParams,
+               rng: np.random.Generator) -> tuple[AnnotatedImage, dict]:
+    """Paper surface (fade, crinkle, curl, fold) -> camera pose onto the table -> light -> optics/sensor."""
+    ph, pw = ink.shape
+    paper_rgb = np.array([rng.uniform(0.93, 0.99), rng.uniform(0.92, 0.98), rng.uniform(0.88, 0.96)], np.float32)
+    ink_rgb = np.full(3, rng.uniform(0.05, 0.22), np.float32) + np.array([0, 0, rng.uniform(0, 0.08)], np.float32)
+    tex = mat.procedural_texture("paper", ph, pw, pw / 4, tuple(paper_rgb), rng)
+    sheet = AnnotatedImage(image=tex * (1 - ink)[..., None] + ink_rgb * ink[..., None],
+                           mask=np.ones((ph, pw), np.int32), labels=labels, mm_per_px=1 / p.px_per_mm)
+    sheet = mat.InkFade()(sheet, rng=rng, line_fade=p.ink_fade, glyph_fade=p.ink_fade * 0.8, paper_rgb=tuple(paper_rgb))
+    if p.crinkle > 0:
+        sheet = dist.Crinkle()(sheet, rng=rng, strength=p.crinkle, scale_px=pw / 2.5)
+    if p.curvature > 0:
+        sheet = dist.Curvature()(sheet, radius_px=ph / (0.2 + 1.6 * p.curvature), axis="horizontal")
+    if p.fold_angle_deg > 0:
+        sheet = dist.Fold()(sheet, angle_deg=p.fold_angle_deg, position=0.5)
+    sheet = mat.Gloss()(sheet, objects=p.paper_gloss)
+
+    fpx = p.focal_length_mm / p.sensor_width_mm * p.width
+    fill = max(ph / (0.9 * p.height), pw / (0.9 * p.width))  # paper px per photo px at the reference distance
+    distance = fpx * fill / p.px_per_mm * p.camera_distance
+    pose = cam.CameraPose.Params(width=p.width, height=p.height, focal_length_mm=p.focal_length_mm,
+                                 sensor_width_mm=p.sensor_width_mm, distance_mm=distance, tilt_deg=p.camera_tilt_deg,
+                                 pan_deg=p.camera_pan_deg, roll_deg=p.camera_roll_deg, yaw_deg=p.camera_yaw_deg,
+                                 pitch_deg=p.camera_pitch_deg)
+    H_cam, C, axis = cam.CameraPose().geometry(pw, ph, 1 / p.px_per_mm, pose)
+    a = np.deg2rad(p.alignment_deg)
+    cx, cy = pw / 2, ph / 2
+    rot = np.array([[np.cos(a), -np.sin(a), cx - cx * np.cos(a) + cy * np.sin(a)],
+                    [np.sin(a), np.cos(a), cy - cx * np.sin(a) - cy * np.cos(a)], [0, 0, 1]])
+    photo = sheet.warp_homography(H_cam @ rot, (p.width, p.height))
+    photo.plane_xy, photo.depth = cam.plane_and_depth(H_cam, 1 / p.px_per_mm, C, axis, p.width, p.height)
+    photo.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
+    kind_colour = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
+    compose_table(photo, p.table, kind_colour, a, rng)
+    photo = light_scene(photo, p, distance, (ph / p.px_per_mm), rng)
+    return photo, {"draws": {"paper_rgb": paper_rgb.round(4).tolist(), "ink_rgb": ink_rgb.round(4).tolist(),
+                             "table_rgb": list(kind_colour), "camera_distance_mm": round(distance, 2),
+                             "camera_mm": [round(v, 2) for v in photo.camera_mm]}}
+
+
+def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, align_rad: float, rng: np.random.Generator) -> None:
+    """Paint the table (texture laid out on the table plane, so it is seen in the same perspective)
+    under every non-receipt pixel; flatten normals and set the table's gloss there."""
+    xy = photo.plane_xy
+    lo = xy.reshape(-1, 2).min(axis=0)
+    extent = xy.reshape(-1, 2).max(axis=0) - lo
+    res = max(float(extent.max()) / 640.0, 0.05)  # mm per texture pixel
+    tw, th = int(extent[0] / res) + 2, int(extent[1] / res) + 2
+    tex = mat.procedural_texture(kind, th, tw, 60.0 / res, colour, rng)
+    maps = ((xy - lo) / res - 0.5).astype(np.float32)
+    table = cv2.remap(tex, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    on = (photo.mask > 0)[..., None]
+    photo.image = np.where(on, photo.image, table)
+    n = photo.normals if photo.normals is not None else np.zeros((*on.shape[:2], 3), np.float32)
+    c, s = np.cos(align_rad), np.sin(align_rad)  # sheet normals were in the rotated sheet's frame
+    nx, ny = n[..., 0] * c - n[..., 1] * s, n[..., 0] * s + n[..., 1] * c
+    flat = np.zeros_like(n)
+    flat[..., 2] = 1
+    photo.normals = np.where(on, np.dstack([nx, ny, n[..., 2]]), flat).astype(np.float32)
+    g = photo.gloss if photo.gloss is not None else np.zeros(on.shape[:2], np.float32)
+    photo.gloss = np.where(on[..., 0], g, np.float32(TABLE_GLOSS.get(kind, 0.02)))
+
+
+def light_scene(photo: AnnotatedImage, p: ReceiptParams, distance: float, length_mm: float,
+                rng: np.random.Generator) -> AnnotatedImage:
+    centre = photo.plane_xy[photo.height // 2, photo.width // 2]
+    az, el = np.deg2rad(p.light_azimuth_deg), np.deg2rad(p.light_elevation_deg)
+    reach = 3 * length_mm
+    lamp = dict(x_mm=float(centre[0] + reach * np.cos(el) * np.cos(az)), y_mm=float(centre[1] + reach * np.cos(el) * np.sin(az)),
+                height_mm=float(reach * np.sin(el)), intensity=p.light_intensity)
+    photo = light.PointLight()(photo, **lamp)
+    lift = 1.0 + 12.0 * p.curvature + 4.0 * p.crinkle + 0.2 * p.fold_angle_deg
+    photo = light.CastShadow()(photo, azimuth_deg=p.light_azimuth_deg, elevation_deg=p.light_elevation_deg,
+                               lift_mm=lift, softness_px=2 + lift, darkness=0.45)
+    li = LightingBlock(ambient=p.ambient, light_azimuth_deg=p.light_azimuth_deg, light_elevation_deg=p.light_elevation_deg,
+                       directional_strength=0.6, flash=p.flash, flash_glare=p.flash * 1.2)
+    camb = CameraBlock(focal_length_mm=p.focal_length_mm, sensor_width_mm=p.sensor_width_mm, f_number=p.f_number,
+                       focus_offset_mm=p.focus_offset_mm, exposure_ev=p.exposure_ev, iso=p.iso,
+                       motion_blur_px=p.motion_blur_px, motion_angle_deg=float(rng.uniform(-180, 180)),
+                       vignetting=0.25, jpeg_quality=p.jpeg_quality)
+    return light_and_sensor(photo, camb, li, distance, rng)

@@ -1,0 +1,246 @@
+"""Camera ops: 6-DoF pose of a planar scene under a pinhole model, thin-lens defocus, motion blur,
+exposure, Poisson–Gaussian sensor noise, vignetting, chromatic aberration, white balance and JPEG."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from .base import AnnotatedImage, ImageOp, OpParams, _apply_h
+
+
+class CameraPose(ImageOp):
+    """Photographs the input as a flat plane (`mm_per_px` mm per input pixel) from a pinhole camera
+    placed `distance_mm` from the plane point under `target`, tilted `tilt_deg` off the plane normal
+    toward azimuth `pan_deg`, rolled `roll_deg`, its axis turned by `yaw_deg`/`pitch_deg` off the target."""
+
+    name = "camera_pose"
+    geometric = True
+
+    class Params(OpParams):
+        width: int = Field(768, ge=16, le=8192, description="Output width in pixels.")
+        height: int = Field(1024, ge=16, le=8192, description="Output height in pixels.")
+        focal_length_mm: float = Field(26.0, gt=0, le=2000, description="Lens focal length.")
+        sensor_width_mm: float = Field(6.4, gt=0, le=100, description="Sensor width (phone ~6.4, full frame 36).")
+        distance_mm: float = Field(300.0, gt=0, le=1e5, description="Camera distance from the target point.")
+        tilt_deg: float = Field(0.0, ge=0, le=75, description="Angle between view axis and plane normal.")
+        pan_deg: float = Field(0.0, ge=-180, le=180, description="Azimuth from which the camera is tilted.")
+        roll_deg: float = Field(0.0, ge=-180, le=180, description="Rotation about the view axis.")
+        yaw_deg: float = Field(0.0, ge=-45, le=45, description="Camera direction: turn left/right off the target.")
+        pitch_deg: float = Field(0.0, ge=-45, le=45, description="Camera direction: turn up/down off the target.")
+        target_x: float = Field(0.5, ge=-1, le=2, description="Target point on the plane, fraction of input width.")
+        target_y: float = Field(0.5, ge=-1, le=2, description="Target point on the plane, fraction of input height.")
+
+    def geometry(self, img_w: int, img_h: int, mm_per_px: float, p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(H plane-px -> image-px, camera centre C in plane mm frame (z toward the camera), optical axis)."""
+        tilt, pan = np.deg2rad(p.tilt_deg), np.deg2rad(p.pan_deg)
+        T = np.array([p.target_x * img_w * mm_per_px, p.target_y * img_h * mm_per_px, 0.0])
+        # plane frame: x right, y down, z into the plane; the camera sits at negative z
+        C = T + p.distance_mm * np.array([np.sin(tilt) * np.cos(pan), np.sin(tilt) * np.sin(pan), -np.cos(tilt)])
+        f = (T - C) / np.linalg.norm(T - C)
+        y = np.array([0.0, 1.0, 0.0]) - f[1] * f
+        y = y / np.linalg.norm(y) if np.linalg.norm(y) > 1e-6 else np.array([1.0, 0, 0])
+        x = np.cross(y, f)
+        R = np.stack([x, y, f])  # rows: camera axes in plane frame
+        R = _rot(p.yaw_deg, p.pitch_deg, p.roll_deg) @ R
+        fpx = p.focal_length_mm / p.sensor_width_mm * p.width
+        K = np.array([[fpx, 0, p.width / 2], [0, fpx, p.height / 2], [0, 0, 1]])
+        S = np.diag([mm_per_px, mm_per_px, 1.0])
+        H = K @ np.c_[R[:, 0], R[:, 1], -R @ C] @ S
+        return H / H[2, 2], C, R[2]
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        H, C, axis = self.geometry(img.width, img.height, img.mm_per_px, p)
+        out = img.warp_homography(H, (p.width, p.height))
+        out.plane_xy, out.depth = plane_and_depth(H, img.mm_per_px, C, axis, p.width, p.height)
+        out.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
+        return out
+
+
+def _rot(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    a, b, c = np.deg2rad([yaw, pitch, roll])
+    Ry = np.array([[np.cos(a), 0, -np.sin(a)], [0, 1, 0], [np.sin(a), 0, np.cos(a)]])
+    Rx = np.array([[1, 0, 0], [0, np.cos(b), np.sin(b)], [0, -np.sin(b), np.cos(b)]])
+    Rz = np.array([[np.cos(c), np.sin(c), 0], [-np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return Rz @ Rx @ Ry
+
+
+def plane_and_depth(H: np.ndarray, mm_per_px: float, C: np.ndarray, axis: np.ndarray, w: int, h: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Plane position (mm) and depth along the optical axis (mm) of every output pixel, computed on a
+    coarse grid and upsampled: both are smooth, so this is exact to well under a pixel's worth."""
+    step = 8
+    ys, xs = np.mgrid[0:h + step:step, 0:w + step:step].astype(np.float64)
+    pts = _apply_h(np.linalg.inv(H), np.c_[xs.ravel(), ys.ravel()]) * mm_per_px
+    P = np.c_[pts, np.zeros(len(pts))]
+    depth = ((P - C) @ axis).reshape(xs.shape).astype(np.float32)
+    xy = pts.reshape(*xs.shape, 2).astype(np.float32)
+    up = lambda a: cv2.resize(a, (xs.shape[1] * step, xs.shape[0] * step), interpolation=cv2.INTER_LINEAR)[:h, :w]  # noqa: E731
+    return up(xy), np.maximum(up(depth), 1.0)
+
+
+class DefocusBlur(ImageOp):
+    """Thin-lens defocus: circle of confusion c = A·f·|z − s| / (z·(s − f)) for aperture diameter
+    A = f/N, so blur grows with each pixel's distance z from the focal plane at s."""
+
+    name = "defocus_blur"
+
+    class Params(OpParams):
+        focal_length_mm: float = Field(26.0, gt=0, le=2000, description="Lens focal length.")
+        f_number: float = Field(2.0, ge=0.7, le=64, description="Aperture as an f-number; smaller is wider and blurrier.")
+        focus_distance_mm: float = Field(300.0, gt=0, le=1e5, description="Distance of the focal plane.")
+        sensor_width_mm: float = Field(6.4, gt=0, le=100, description="Sensor width, to turn mm on the sensor into pixels.")
+        max_radius_px: float = Field(12.0, ge=0, le=64, description="Cap on the blur radius.")
+
+    def coc_px(self, depth: np.ndarray, width: int, p: Params) -> np.ndarray:
+        f, s = p.focal_length_mm, max(p.focus_distance_mm, p.focal_length_mm * 1.01)
+        coc_mm = (f / p.f_number) * f * np.abs(depth - s) / (depth * (s - f))
+        return np.minimum(coc_mm / p.sensor_width_mm * width / 2, p.max_radius_px).astype(np.float32)
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        depth = img.depth if img.depth is not None else np.full(img.image.shape[:2], p.focus_distance_mm, np.float32)
+        radius = self.coc_px(depth, img.width, p)
+        rmax = float(radius.max())
+        if rmax < 0.3:
+            return img
+        # blend a few disc-blurred copies by each pixel's radius (a layered approximation of a varying kernel)
+        levels = np.linspace(0, rmax, int(min(6, np.ceil(rmax) + 1)))
+        stack = [img.image] + [cv2.filter2D(img.image, -1, disc_kernel(r)) for r in levels[1:]]
+        pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
+        lo = np.floor(pos).astype(np.int32)
+        frac = (pos - lo)[..., None]
+        out = np.zeros_like(img.image)
+        for i, layer in enumerate(stack):
+            wgt = (lo == i)[..., None] * (1 - frac) + (lo == i - 1)[..., None] * frac
+            out += layer * wgt
+        return img.with_image(out)
+
+
+def disc_kernel(radius: float) -> np.ndarray:
+    r = max(radius, 0.5)
+    n = int(np.ceil(r)) * 2 + 1
+    yy, xx = np.mgrid[0:n, 0:n] - n // 2
+    k = np.clip(r + 0.5 - np.sqrt(xx**2 + yy**2), 0, 1).astype(np.float32)  # anti-aliased disc
+    return k / k.sum()
+
+
+class MotionBlur(ImageOp):
+    """Linear motion blur: the average along a `length_px` line at `angle_deg`."""
+
+    name = "motion_blur"
+
+    class Params(OpParams):
+        length_px: float = Field(0.0, ge=0, le=100, description="Blur length in pixels.")
+        angle_deg: float = Field(0.0, ge=-180, le=180, description="Direction of motion.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if p.length_px < 1:
+            return img
+        n = int(np.ceil(p.length_px)) | 1
+        k = np.zeros((n, n), np.float32)
+        c, t = n // 2, np.deg2rad(p.angle_deg)
+        d = p.length_px / 2
+        cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
+                 (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
+        return img.with_image(cv2.filter2D(img.image, -1, k / k.sum()))
+
+
+class Exposure(ImageOp):
+    """Exposure in stops and analogue gain: multiplies the linear signal by gain·2^ev."""
+
+    name = "exposure"
+
+    class Params(OpParams):
+        ev: float = Field(0.0, ge=-5, le=5, description="Exposure compensation in stops.")
+        gain: float = Field(1.0, gt=0, le=16, description="Sensor gain multiplier.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        return img.with_image(img.image * np.float32(p.gain * 2.0**p.ev))
+
+
+class SensorNoise(ImageOp):
+    """Poisson–Gaussian sensor noise: shot noise with variance proportional to the signal (scaled by
+    ISO: fewer photons per level at higher ISO) plus Gaussian read noise that gain amplifies."""
+
+    name = "sensor_noise"
+
+    class Params(OpParams):
+        iso: float = Field(100.0, ge=25, le=25600, description="Sensor sensitivity; noise grows with it.")
+        read_noise: float = Field(0.002, ge=0, le=0.2, description="Std of the signal-independent noise (0..1 scale).")
+        full_well_at_iso100: float = Field(4000.0, gt=0, description="Photons at full scale at ISO 100.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        photons = p.full_well_at_iso100 * 100.0 / p.iso
+        x = np.clip(img.image, 0, None)
+        # Poisson shot noise in its Gaussian limit (mean = variance = photon count): many times faster
+        # than sampling Poisson counts, and indistinguishable above a few photons per level
+        sigma = np.sqrt(x / np.float32(photons) + np.float32(p.read_noise**2 * p.iso / 100))
+        return img.with_image(x + sigma * rng.standard_normal(x.shape, dtype=np.float32))
+
+
+class Vignetting(ImageOp):
+    """Radial fall-off toward the corners, 1 − strength·r² mixed with the cos⁴ law."""
+
+    name = "vignetting"
+
+    class Params(OpParams):
+        strength: float = Field(0.0, ge=0, le=1, description="Darkening at the corners.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if p.strength == 0:
+            return img
+        h, w = img.height, img.width
+        y = (np.arange(h, dtype=np.float32) + 0.5 - h / 2) / (np.hypot(w, h) / 2)
+        x = (np.arange(w, dtype=np.float32) + 0.5 - w / 2) / (np.hypot(w, h) / 2)
+        r2 = y[:, None] ** 2 + x[None, :] ** 2
+        fall = 1 - p.strength * (1 - 1 / (1 + r2) ** 2)
+        return img.with_image(img.image * fall[..., None])
+
+
+class ChromaticAberration(ImageOp):
+    """Lateral chromatic aberration: red and blue magnified slightly differently about the centre.
+    A sub-pixel colour fringe: labels stay on the green (luminance) channel's geometry."""
+
+    name = "chromatic_aberration"
+
+    class Params(OpParams):
+        shift_px: float = Field(0.0, ge=0, le=5, description="Red/blue displacement at the corners.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if p.shift_px == 0:
+            return img
+        h, w = img.height, img.width
+        out = img.image.copy()
+        for ch, sign in ((0, 1), (2, -1)):
+            s = 1 + sign * p.shift_px / (np.hypot(w, h) / 2)
+            M = np.array([[s, 0, (1 - s) * (w - 1) / 2], [0, s, (1 - s) * (h - 1) / 2]], np.float32)
+            out[..., ch] = cv2.warpAffine(np.ascontiguousarray(img.image[..., ch]), M, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        return img.with_image(out)
+
+
+class WhiteBalance(ImageOp):
+    """Camera white-balance gains on the red and blue channels (relative to green)."""
+
+    name = "white_balance"
+
+    class Params(OpParams):
+        red_gain: float = Field(1.0, gt=0, le=4, description="Red channel gain.")
+        blue_gain: float = Field(1.0, gt=0, le=4, description="Blue channel gain.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        return img.with_image(img.image * np.array([p.red_gain, 1.0, p.blue_gain], np.float32))
+
+
+class JpegQuality(ImageOp):
+    """Round trip through a JPEG encoder at `quality` (1–100)."""
+
+    name = "jpeg"
+
+    class Params(OpParams):
+        quality: int = Field(95, ge=1, le=100, description="JPEG quality, 1 (worst) to 100.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        bgr = cv2.cvtColor(img.to_uint8(), cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, p.quality])
+        dec = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        return img.with_image(dec.astype(np.float32) * np.float32(1 / 255))
