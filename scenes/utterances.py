@@ -56,6 +56,17 @@ class UtterancesParams(SceneParams):
     noise: Noise = Field(default_factory=Noise, description="Noise applied to this sample.")
     lowercase: bool = Field(False, description="Lowercase the clean text before noise.")
 
+    @field_validator("intents")
+    @classmethod
+    def _templates_parse(cls, intents: dict[str, list[str]]) -> dict[str, list[str]]:
+        for intent, templates in intents.items():
+            for k, template in enumerate(templates):
+                try:
+                    parse(template)
+                except TemplateError as err:
+                    raise ValueError(f"intents.{intent}[{k}]: {err}") from None
+        return intents
+
     @model_validator(mode="after")
     def _grammar(self) -> UtterancesParams:
         if not self.intents:
@@ -64,11 +75,7 @@ class UtterancesParams(SceneParams):
             if not templates:
                 raise ValueError(f"intent '{intent}' has no templates")
             for k, template in enumerate(templates):
-                try:
-                    tree = parse(template)
-                except TemplateError as err:
-                    raise ValueError(f"intents.{intent}[{k}]: {err}") from None
-                for ent in entities(tree):
+                for ent in entities(parse(template)):
                     if ent.slot not in self.slots:
                         raise ValueError(f"intents.{intent}[{k}]: template uses undefined slot '{ent.slot}'"
                                          f"{did_you_mean(ent.slot, self.slots)}; defined slots: "
