@@ -3,6 +3,7 @@ optional parts `[...]` and alternatives `(a|b|c)`; a backslash escapes the next 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -94,6 +95,7 @@ class _Parser:
         return Entity(label, slot)
 
 
+@lru_cache(maxsize=1024)
 def parse(template: str) -> Alternatives:
     if not template.strip():
         raise TemplateError("empty template")
