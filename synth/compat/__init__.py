@@ -1,0 +1,1 @@
+"""Glue that lets third-party tools run inside synth processes."""
