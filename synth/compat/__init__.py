@@ -1,1 +1,1 @@
-"""Small, isolated compatibility patches for third-party libraries (one module per library)."""
+"""Small, isolated compatibility layers for third-party libraries (one module per library)."""
