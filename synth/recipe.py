@@ -397,7 +397,7 @@ def _leaf(fld: Any, value: Any, where: tuple[str, ...], dotted: str, lines: dict
                 raise fail(f"{dist.name} can draw {v!r}, which {scene}.{dotted} does not accept: "
                            f"{_type_msg(exc, dotted, scene)}") from None
         return dist
-    if _is_int(fld.annotation) and dist.support() is not None:
+    if _is_int(fld.annotation) and not isinstance(dist, D.RandInt):
         raise fail(f"{scene}.{dotted} is an integer; use randint or choice, not {dist.name}")
     if dist.support() is None:
         raise fail(f"{dist.name} does not give values {scene}.{dotted} accepts")
