@@ -56,15 +56,20 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
 
 
 def log_mel(samples: np.ndarray, sample_rate: int, n_mels: int, win_ms: float, hop_ms: float) -> np.ndarray:
-    """Log-mel spectrogram (n_mels x frames): Hann-windowed power STFT, mel filterbank, natural log."""
-    from scipy.signal import stft
+    """Log-mel spectrogram (n_mels x frames): centred frames (zero-padded ends), periodic Hann window,
+    power spectrum, Slaney mel filters, natural log. Plain numpy: importing scipy.signal or librosa
+    costs seconds per worker process."""
     win = max(2, int(round(sample_rate * win_ms / 1000)))
     hop = max(1, int(round(sample_rate * hop_ms / 1000)))
     n_fft = 1 << (win - 1).bit_length()
-    _, _, spec = stft(samples, nperseg=win, noverlap=win - hop, nfft=n_fft, boundary="even",
-                      padded=True, window="hann", scaling="spectrum")
-    power = (np.abs(spec) ** 2).astype(np.float32)
-    return np.log(mel_filterbank(sample_rate, n_fft, n_mels) @ power + 1e-6).astype(np.float32)
+    padded = np.pad(np.asarray(samples, dtype=np.float32), (win // 2, win // 2))
+    if len(padded) < win:
+        padded = np.pad(padded, (0, win - len(padded)))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * window, n=n_fft, axis=1)) ** 2
+    mel = mel_filterbank(sample_rate, n_fft, n_mels) @ power.T.astype(np.float32)
+    return np.log(mel + 1e-6).astype(np.float32)
 
 
 class SpecAugmentParams(TaskParams):
