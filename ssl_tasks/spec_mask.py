@@ -142,8 +142,9 @@ class Wav2VecMask(Task):
         if n_frames <= p.span:
             raise SynthError(f"audio has {n_frames} frames of {p.frame_ms} ms, fewer than one span of {p.span} "
                              f"frames needs", field=f"ssl.{self.name}.params.span")
-        # fairseq's compute_mask_indices: the count is rounded stochastically, starts are distinct
-        count = max(p.min_masks, int(p.mask_prob * n_frames / p.span + rng.random()))
+        # the paper's p is the share of frames that start a span (fairseq writes it as mask_prob = p * span);
+        # as in fairseq's compute_mask_indices the count is rounded stochastically and starts are distinct
+        count = max(p.min_masks, int(p.mask_prob * n_frames + rng.random()))
         count = min(count, n_frames - p.span)
         starts = np.sort(rng.choice(n_frames - p.span, size=count, replace=False))
         mask = np.zeros(n_frames, dtype=np.uint8)
