@@ -33,14 +33,15 @@ class Task(PretextTask):
 
     def parse_params(self, params: Any) -> TaskParams:
         if isinstance(params, self.Params):
-            return params
-        try:
-            parsed = self.Params.model_validate(params or {})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            field = f"ssl.{self.name}.params" + (f".{where}" if where else "")
-            raise SynthError(f"{err['msg']} (got {err.get('input')!r})", field=field) from None
+            parsed = params  # validated by the recipe loader; the cross-field checks still run
+        else:
+            try:
+                parsed = self.Params.model_validate(params or {})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                field = f"ssl.{self.name}.params" + (f".{where}" if where else "")
+                raise SynthError(f"{err['msg']} (got {err.get('input')!r})", field=field) from None
         try:
             self.check(parsed)
         except ValueError as exc:
