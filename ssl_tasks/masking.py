@@ -1,8 +1,9 @@
 """Masked image modelling masks: MAE random patches, BEiT blockwise masking and SimMIM's coarse units.
 
-Masks and `ids_restore` are stored as `array` payloads (.npy), not in the label JSON: a 1024px image
-has 4096 patches, and labels are meant to stay small enough to query with SQL across a manifest.
-The label keeps the counts, the grid shape and the payload names.
+Masks live in the label as `mask_hex` (row-major bits, np.packbits, hex: 64 characters for 256
+patches; `unpack_mask` reads them back) and MAE's `ids_restore` as a list of ints. Inline, because a
+separate blob costs a file write (about 1 ms here), more than computing the mask, and a few hundred
+small ints become a Parquet list column on export as they are.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample, array
+from synth.sample import Sample
 
 from .base import Task, TaskParams, input_image
 
@@ -25,6 +26,16 @@ def patch_grid(task: Task, img: np.ndarray, patch: int, field: str) -> tuple[int
         raise SynthError(f"image is {img.shape[1]}x{img.shape[0]} px, smaller than one {patch}px patch",
                          field=f"ssl.{task.name}.params.{field}")
     return rows, cols
+
+
+def pack_mask(mask: np.ndarray) -> str:
+    return np.packbits(np.asarray(mask, dtype=np.uint8).ravel()).tobytes().hex()
+
+
+def unpack_mask(mask_hex: str, shape: list[int] | tuple[int, ...]) -> np.ndarray:
+    """Inverse of `pack_mask`: the uint8 0/1 mask of the given shape."""
+    n = int(np.prod(shape))
+    return np.unpackbits(np.frombuffer(bytes.fromhex(mask_hex), np.uint8))[:n].reshape(shape)
 
 
 def random_masking(n: int, ratio: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,8 +68,9 @@ class Mae(Task):
             "grid": [rows, cols],
             "num_patches": rows * cols,
             "num_masked": int(mask.sum()),
-            "payloads": {"mask": self.put(sample, "mask", array(mask.reshape(rows, cols))),
-                         "ids_restore": self.put(sample, "ids_restore", array(ids_restore))},
+            "len_keep": rows * cols - int(mask.sum()),
+            "mask_hex": pack_mask(mask),
+            "ids_restore": ids_restore.tolist(),
         }
 
 
@@ -87,7 +99,7 @@ class Blockwise(Task):
             "target_masked": target,
             "num_masked": int(mask.sum()),
             "blocks": blocks,
-            "payloads": {"mask": self.put(sample, "mask", array(mask))},
+            "mask_hex": pack_mask(mask),
         }
 
 
@@ -146,12 +158,11 @@ class SimMim(Task):
         count = int(math.ceil(p.mask_ratio * n))
         units = np.zeros(n, dtype=np.uint8)
         units[rng.permutation(n)[:count]] = 1
-        scale = p.mask_patch_size // p.model_patch_size
-        mask = units.reshape(rows, cols).repeat(scale, axis=0).repeat(scale, axis=1)
+        # stored per masking unit; the model-patch mask repeats each unit `scale` times on both axes
         return {
             "unit_grid": [rows, cols],
             "num_units": n,
             "num_masked_units": count,
-            "scale": scale,
-            "payloads": {"mask": self.put(sample, "mask", array(mask))},
+            "scale": p.mask_patch_size // p.model_patch_size,
+            "mask_hex": pack_mask(units),
         }

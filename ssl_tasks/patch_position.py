@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample, image
+from synth.sample import Sample, array
 
 from .base import Task, TaskParams, input_image
 
@@ -68,8 +68,8 @@ class PatchPosition(Task):
             "neighbor_box": boxes[1],
             "center": effects[0],
             "neighbor": effects[1],
-            "payloads": {"center": self.put(sample, "center", image(patches[0])),
-                         "neighbor": self.put(sample, "neighbor", image(patches[1]))},
+            # one (2, P, P, 3) array, centre then neighbour: one blob per sample instead of two images
+            "payloads": {"patches": self.put(sample, "patches", array(np.stack(patches)))},
         }
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from ssl_tasks.jigsaw import permutation_set
+from ssl_tasks.masking import unpack_mask
 from synth import api, cli
 from synth.manifest import rows_to_table
 from synth.sample import Payload, decode_blob, image, row
@@ -113,10 +114,10 @@ def test_real_images_get_mae_labels(tmp_path, capsys):
     code, out, err = run_cli(["ssl", "apply", "--task", "mae", "-w", ws, "--json"], capsys)
     assert code == 0, err
     result = json.loads(out)
-    store = api.open_workspace(ws).store
-    for r in api.open_workspace(ws).manifest.to_table(result["version"]).to_pylist():
+    for r, h in zip(api.open_workspace(ws).manifest.to_table(result["version"]).to_pylist(), (64, 80, 96)):
         label = json.loads(r["labels"])["ssl"]["mae"]
-        mask = decode_blob("array", store.get(json.loads(r["payloads"])["ssl.mae.mask"]["hash"]))
+        mask = unpack_mask(label["mask_hex"], label["grid"])
+        assert label["grid"] == [h // 16, 6]
         assert r["origin"] == "real" and int(mask.sum()) == round(0.75 * mask.size) == label["num_masked"]
 
 

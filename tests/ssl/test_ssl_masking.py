@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ssl_helpers import apply_task, image_sample
+from ssl_tasks.masking import unpack_mask
 from synth.errors import SynthError
 
 
@@ -17,8 +18,9 @@ def test_mae_masks_exactly_round_ratio_n(size, patch, ratio):
         label = apply_task("mae", sample, {"patch_size": patch, "mask_ratio": ratio}, index=index)
         rows, cols = size[0] // patch, size[1] // patch
         n = rows * cols
-        mask = sample.payloads[label["payloads"]["mask"]].data
+        mask = unpack_mask(label["mask_hex"], label["grid"])
         assert mask.shape == (rows, cols) and label["num_patches"] == n
+        assert set(sample.payloads) == {"image"}  # masks live in the label
         assert int(mask.sum()) == label["num_masked"] == round(ratio * n)
 
 
@@ -26,14 +28,16 @@ def test_mae_ids_restore_inverts_the_shuffle():
     for index in range(10):
         sample = image_sample(224, 224, seed=index)
         label = apply_task("mae", sample, index=index)
-        ids_restore = sample.payloads[label["payloads"]["ids_restore"]].data
-        mask = sample.payloads[label["payloads"]["mask"]].data.reshape(-1)
+        ids_restore = np.array(label["ids_restore"])
+        mask = unpack_mask(label["mask_hex"], label["grid"]).reshape(-1)
         n = mask.size
         assert sorted(ids_restore.tolist()) == list(range(n))
         ids_shuffle = np.argsort(ids_restore)
         np.testing.assert_array_equal(ids_shuffle[ids_restore], np.arange(n))
         # in shuffled order the kept patches come first, then the masked ones (MAE's gather)
         keep = n - round(0.75 * n)
+        assert label["len_keep"] == keep
+        np.testing.assert_array_equal(mask, (ids_restore >= keep).astype(np.uint8))
         np.testing.assert_array_equal(mask[ids_shuffle], np.r_[np.zeros(keep), np.ones(n - keep)])
 
 
@@ -55,7 +59,7 @@ def test_blockwise_ratio_within_one_block_of_target(grid, ratio):
     for index in range(60):
         sample = image_sample(grid[0] * 16, grid[1] * 16, seed=index)
         label = apply_task("blockwise_mask", sample, {"mask_ratio": ratio}, index=index)
-        mask = sample.payloads[label["payloads"]["mask"]].data
+        mask = unpack_mask(label["mask_hex"], label["grid"])
         target = round(ratio * grid[0] * grid[1])
         assert label["target_masked"] == target
         assert int(mask.sum()) == label["num_masked"] <= target
@@ -70,14 +74,12 @@ def test_blockwise_ratio_within_one_block_of_target(grid, ratio):
         np.testing.assert_array_equal(union, mask)
 
 
-def test_simmim_masks_ceil_ratio_units_at_model_patch_resolution():
+def test_simmim_masks_ceil_ratio_units():
     for index in range(10):
         sample = image_sample(192, 192, seed=index)
         label = apply_task("simmim", sample, index=index)
-        mask = sample.payloads[label["payloads"]["mask"]].data
-        assert mask.shape == (48, 48) and label["scale"] == 8
-        units = mask[::8, ::8]
-        np.testing.assert_array_equal(np.kron(units, np.ones((8, 8), dtype=mask.dtype)), mask)
+        units = unpack_mask(label["mask_hex"], label["unit_grid"])
+        assert units.shape == (6, 6) and label["scale"] == 8
         assert int(units.sum()) == math.ceil(0.6 * 36) == label["num_masked_units"]
 
 

@@ -28,11 +28,11 @@ def test_neighbour_lies_at_labelled_offset(index):
     assert abs((nx - cx) - dc * stride) <= 2 * PARAMS["jitter"]
     assert [nx - cx, ny - cy] == [dc * stride + label["neighbor"]["jitter"][0] - label["center"]["jitter"][0],
                                   dr * stride + label["neighbor"]["jitter"][1] - label["center"]["jitter"][1]]
-    for key in ("center", "neighbor"):
+    patches = sample.payloads[label["payloads"]["patches"]].data
+    for k, key in enumerate(("center", "neighbor")):
         x0, y0, x1, y1 = label[f"{key}_box"]
         assert 0 <= x0 and x1 <= src.shape[1] and 0 <= y0 and y1 <= src.shape[0]
-        patch = sample.payloads[label["payloads"][key]].data
-        np.testing.assert_array_equal(patch, src[y0:y1, x0:x1])
+        np.testing.assert_array_equal(patches[k], src[y0:y1, x0:x1])
 
 
 def test_labels_cover_all_eight_neighbours():
@@ -45,7 +45,7 @@ def test_colour_drop_keeps_one_channel_and_noises_the_others():
     src = sample.payloads["image"].data
     label = apply_task("patch_position", sample, {**PARAMS, "color_drop": True}, index=3)
     x0, y0, x1, y1 = label["center_box"]
-    patch = sample.payloads[label["payloads"]["center"]].data
+    patch = sample.payloads[label["payloads"]["patches"]].data[0]
     keep = label["center"]["kept_channel"]
     np.testing.assert_array_equal(patch[:, :, keep], src[y0:y1, x0:x1, keep])
     for c in {0, 1, 2} - {keep}:
@@ -58,7 +58,7 @@ def test_downsampling_is_recorded_and_blurs():
     label = apply_task("patch_position", sample, {**PARAMS, "downsample_prob": 1.0}, index=4)
     assert label["center"]["downsampled_to"] == [10, 10]
     x0, y0, x1, y1 = label["center_box"]
-    patch = sample.payloads[label["payloads"]["center"]].data.astype(float)
+    patch = sample.payloads[label["payloads"]["patches"]].data[0].astype(float)
     # noise loses most of its high frequencies through a 10x10 bottleneck
     assert np.abs(np.diff(patch, axis=1)).mean() < 0.5 * np.abs(
         np.diff(sample.payloads["image"].data[y0:y1, x0:x1].astype(float), axis=1)).mean()
