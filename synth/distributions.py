@@ -312,3 +312,31 @@ def parse(value: Any) -> Distribution:
             return Constant(args)
         return DISTRIBUTIONS[name].from_args(args)
     return Constant(value)
+
+
+class _PerInstance:
+    """Marks a scene field whose value is a distribution the scene samples once per object/event."""
+
+    def __init__(self, low: float | None = None, high: float | None = None) -> None:
+        self.low, self.high = low, high
+
+
+def _to_distribution(value: Any) -> Distribution:
+    return value if isinstance(value, Distribution) else parse(value)
+
+
+def per_instance(low: float | None = None, high: float | None = None) -> Any:
+    """Type for a scene param that stays a distribution: the scene draws from it per object, with the
+    render stream, and records each draw in the labels. `low`/`high` bound the support."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+    return Annotated[
+        Any,
+        _PerInstance(low, high),
+        BeforeValidator(_to_distribution),
+        PlainSerializer(lambda d: d.to_yaml(), return_type=Any),
+        WithJsonSchema({"description": "a constant or a distribution such as {uniform: [a, b]}, "
+                                       "drawn once per object"}),
+    ]

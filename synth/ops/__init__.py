@@ -1,0 +1,1 @@
+"""Reusable operators shared by scenes: image and audio kernels, augmentation chains."""
