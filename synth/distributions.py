@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from .errors import did_you_mean
 
@@ -34,7 +33,7 @@ class Distribution:
         return None
 
     def to_yaml(self) -> dict[str, Any]:
-        return {self.name: {k: getattr(self, k) for k in self.arg_names}}
+        return {self.name: [getattr(self, k) for k in self.arg_names]}
 
     @classmethod
     def from_args(cls, args: Any) -> Distribution:
@@ -91,7 +90,7 @@ class Constant(Distribution):
         return [self.value]
 
     def to_yaml(self) -> Any:
-        return self.value
+        return self.value.to_yaml() if isinstance(self.value, Distribution) else self.value
 
 
 @dataclass(frozen=True)
@@ -163,10 +162,12 @@ class TruncNormal(Distribution):
             raise DistributionError(f"{self.name}: low ({self.low}) must be below high ({self.high})")
 
     def sample(self, rng: np.random.Generator) -> float:
+        from scipy.special import ndtr, ndtri  # the normal CDF and its inverse
+
         a, b = (self.low - self.mean) / self.std, (self.high - self.mean) / self.std
         # inverse-CDF with one uniform draw: one draw per sample keeps streams aligned
-        u = rng.uniform(stats.norm.cdf(a), stats.norm.cdf(b))
-        return float(np.clip(self.mean + self.std * stats.norm.ppf(u), self.low, self.high))
+        u = rng.uniform(ndtr(a), ndtr(b))
+        return float(np.clip(self.mean + self.std * ndtri(u), self.low, self.high))
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -236,6 +237,9 @@ class Bernoulli(Distribution):
 
     def values(self) -> list[bool]:
         return [False, True]
+
+    def to_yaml(self) -> dict[str, Any]:
+        return {self.name: self.p}
 
 
 @dataclass(frozen=True)
