@@ -2,8 +2,9 @@
 copula, with derived columns, a target and missing values; the block is stored as a Parquet (or CSV) blob."""
 from __future__ import annotations
 
-import io
 from typing import Any, ClassVar, Literal
+
+__all__ = ["TableParams", "TableScene", "decode_block", "encode_block"]
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from pydantic import Field
 
 from synth.sample import Payload, Sample
 from synth.scene import Scene, SceneParams
+from synth.tabular.blocks import decode_block, encode_block
 from synth.tabular.generate import TableModel
 from synth.tabular.spec import Column, Correlation, TargetSpec
 
@@ -52,16 +54,3 @@ class TableScene(Scene):
         return Sample(payloads={"table": Payload("bytes", encode_block(frame, params.format), format=params.format)},
                       labels=labels)
 
-
-def encode_block(frame: pd.DataFrame, fmt: str) -> bytes:
-    out = io.BytesIO()
-    if fmt == "csv":
-        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S")
-    else:
-        # no timestamps or library versions in the file: the same block gives the same bytes
-        frame.to_parquet(out, index=False, engine="pyarrow", compression="zstd", store_schema=False)
-    return out.getvalue()
-
-
-def decode_block(data: bytes, fmt: str) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(data)) if fmt == "csv" else pd.read_parquet(io.BytesIO(data))
