@@ -84,7 +84,7 @@ def fit_column(series: pd.Series) -> dict[str, Any]:
         decimals = _decimals(values)
         if decimals is not None:
             spec["round"] = decimals
-    elif pd.api.types.is_datetime64_any_dtype(s) or (s.dtype == object and _looks_like_dates(s)):
+    elif pd.api.types.is_datetime64_any_dtype(s) or (_is_text(s) and _looks_like_dates(s)):
         spec = _fit_datetime(pd.to_datetime(s, errors="coerce").dropna())
     else:
         counts = s.value_counts(normalize=True, sort=False)
@@ -220,3 +220,7 @@ def write_recipe(recipe: dict[str, Any], out: str | Path) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as fh:
         yaml.dump(flow(recipe, 0), fh)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s)
