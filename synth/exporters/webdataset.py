@@ -1,5 +1,6 @@
 """WebDataset export: POSIX tar shards per split; each sample is `<id>.<ext>` payloads plus `<id>.json`
-(labels and provenance) and `<id>.cls` for classification; deterministic bytes (fixed mtime, owner)."""
+(labels and provenance); classification adds `<id>.cls` (class index, as webdataset expects, names in
+classes.json) and `<id>.class.txt`; deterministic bytes (fixed mtime, owner)."""
 from __future__ import annotations
 
 import io
@@ -26,17 +27,22 @@ def export_webdataset(table: pa.Table, get_blob: Callable[[str], bytes], out: st
     out.mkdir(parents=True, exist_ok=True)
     shards: dict[str, list[str]] = {}
     splits = by_split(table)
+    names = sorted({str(r["labels"]["class"]) for rs in splits.values() for r in rs if "class" in r["labels"]})
+    classes = {n: i for i, n in enumerate(names)}
+    if names:
+        (out / "classes.json").write_text(json.dumps(names))
     for split, rs in splits.items():
         for s in range(0, max(1, len(rs)), shard_rows):
             name = f"{split}-{s // shard_rows:06d}.tar"
             with tarfile.open(out / name, "w", format=tarfile.USTAR_FORMAT) as tar:
                 for r in rs[s:s + shard_rows]:
-                    _sample(tar, r, get_blob)
+                    _sample(tar, r, get_blob, classes)
             shards.setdefault(split, []).append(name)
-    return {"splits": {k: len(v) for k, v in splits.items()}, "shards": shards}
+    return {"splits": {k: len(v) for k, v in splits.items()}, "shards": shards, "classes": names}
 
 
-def _sample(tar: tarfile.TarFile, r: dict[str, Any], get_blob: Callable[[str], bytes]) -> None:
+def _sample(tar: tarfile.TarFile, r: dict[str, Any], get_blob: Callable[[str], bytes],
+            classes: dict[str, int]) -> None:
     key = r["sample_id"]
     for name, p in sorted(r["payloads"].items()):
         # webdataset splits the key at the first dot: payload names become the extension's prefix
@@ -52,4 +58,5 @@ def _sample(tar: tarfile.TarFile, r: dict[str, Any], get_blob: Callable[[str], b
             "source": r.get("source"), "license": r.get("license")}
     _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True).encode())
     if "class" in r["labels"]:
-        _add(tar, f"{key}.cls", str(r["labels"]["class"]).encode())
+        _add(tar, f"{key}.cls", str(classes[str(r["labels"]["class"])]).encode())
+        _add(tar, f"{key}.class.txt", str(r["labels"]["class"]).encode())
