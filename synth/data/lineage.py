@@ -164,6 +164,10 @@ def set_path(labels: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     for i, part in enumerate(parts[:-1]):
         node = _child(node, part, dotted)
     last = parts[-1]
+    old = node.get(last) if isinstance(node, dict) else (node[int(last)] if isinstance(node, list) and
+                                                          last.isdigit() and int(last) < len(node) else None)
+    if isinstance(old, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # `--set class=7` keeps a string label a string
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
             raise SynthError(f"no list item {last} in labels path '{dotted}'", field="--set")
