@@ -58,12 +58,13 @@ def parse_ratio(text: str | None) -> dict[str, float]:
 
 def _source_rows(ws: Workspace, name: str, version: str | None) -> tuple[pa.Table, int]:
     v = ws.manifest.resolve(version)
-    table = ws.manifest.to_table(v)
     if name == "all":
-        return table, v
+        return ws.manifest.to_table(v), v
     column = "origin" if name in ORIGINS else "recipe_name"
-    picked = table.filter(pc.equal(table.column(column), name))
+    # the filter runs inside Lance, so only the source's rows are read
+    picked = ws.manifest.dataset(v).to_table(filter=f"{column} = '{name.replace(chr(39), chr(39) * 2)}'")
     if picked.num_rows == 0:
+        table = ws.manifest.to_table(v, columns=["origin", "recipe_name"])
         origins = sorted(set(table.column("origin").to_pylist()))
         recipes = sorted({r for r in table.column("recipe_name").to_pylist() if r})
         raise SynthError(f"source '{name}' has no rows at version {v}; origins there: {', '.join(origins) or 'none'}; "
