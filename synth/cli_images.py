@@ -13,22 +13,19 @@ from .errors import SynthError
 
 @click.command("export")
 @click.argument("out", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["coco", "yolo", "yolo-seg"]), required=True)
-@click.option("--version", "version", type=int, default=None, help="Manifest version (default: latest).")
-@click.option("--workspace", "-w", default=".", show_default=True)
-def export_cmd(out: str, fmt: str, version: int | None, workspace: str) -> None:
-    """Export a manifest version as COCO instances or a YOLO layout."""
+@click.option("--format", "fmt", type=click.Choice(["coco", "yolo", "yolo-seg", "hf", "webdataset", "csv", "jsonl",
+                                                    "audio"]), required=True)
+@click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
+@click.option("--shard-rows", type=int, default=1000, show_default=True, help="Rows per hf/webdataset shard.")
+@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
+              help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")
+def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, workspace: str | None) -> None:
+    """Export a version (labels as current at that version): COCO, YOLO, Hugging Face Parquet + card,
+    WebDataset tar shards, CSV/JSONL (tables, text) or an audio folder with metadata.csv."""
     from . import api
-    from .exporters.coco import export_coco
-    from .exporters.yolo import export_yolo
-    ws = api.open_workspace(workspace)
-    table = ws.manifest.to_table(version=version)
-    if fmt == "coco":
-        coco = export_coco(table, ws.store.get, out)
-        click.echo(f"wrote {len(coco['images'])} images, {len(coco['annotations'])} annotations to {out}")
-    else:
-        res = export_yolo(table, ws.store.get, out, task="segment" if fmt == "yolo-seg" else "detect")
-        click.echo(f"wrote {res['images']} images, {len(res['classes'])} classes to {out}")
+    from .data.export import export_version
+    res = export_version(api.open_workspace(workspace), fmt, out, version, shard_rows=shard_rows)
+    click.echo(f"wrote {fmt} export of version {res.pop('version')} to {out}: {json.dumps(res)[:200]}")
 
 
 @click.command("preview")

@@ -197,8 +197,12 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
     if new_rows:
         new_rows.sort(key=lambda r: r["index"])
         msg = message or f"generate {recipe.name}: {len(new_rows)} samples"
-        version = ws.manifest.commit(rows_to_table(new_rows), msg, operation="generate",
-                                     extra={"recipe": recipe.name, "recipe_hash": rhash})
+        extra = {"recipe": recipe.name, "recipe_hash": rhash}
+        if ws.manifest.uri.startswith("memory://"):  # one process only: no concurrent writers to guard against
+            version = ws.manifest.commit(rows_to_table(new_rows), msg, operation="generate", extra=extra)
+        else:
+            from .data.commit import commit
+            version = commit(ws, rows_to_table(new_rows), msg, operation="generate", extra=extra)
     staging.clear()
     fingerprint = ws.manifest.fingerprint(version) if version is not None else ""
     return GenerateResult(version, len(ws.manifest.existing_ids(rhash)), len(new_rows), fingerprint,

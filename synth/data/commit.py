@@ -1,0 +1,92 @@
+"""Optimistic manifest commits whose stored fingerprint is exact even when another process commits
+at the same time: every commit names its read version and Lance refuses it if another landed since."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import lance
+import pyarrow as pa
+
+from ..errors import SynthError, WorkspaceError
+from ..manifest import SCHEMA, fingerprint_of
+from ..workspace import Workspace
+
+RETRIES = 8
+RETRY_HINT = "another process committed to this workspace at the same time; run the command again"
+
+
+class ConcurrentCommit(SynthError):
+    """A commit that lost the race too many times (or whose input was read from a superseded version)."""
+
+
+def commit(ws: Workspace, rows: pa.Table | None, message: str, *, operation: str, replace: bool = False,
+           parents: list[int] | None = None, extra: dict[str, str] | None = None,
+           expect_version: int | None = None) -> int:
+    """Commit `rows` as one new manifest version.
+
+    replace=False appends rows (None or empty: a version with no new rows, e.g. a label correction);
+    replace=True makes the rows the whole version (mix, split). Both are committed as a Lance Overwrite
+    listing every fragment, with read_version set and no automatic rebase: if another process committed
+    in between, Lance raises a conflict and we recompute the fingerprint on the new base and try again,
+    so the fingerprint stored with a version always describes exactly that version's rows.
+    expect_version: the version the caller derived `rows` from; if the workspace moved past it, fail
+    instead of silently dropping the other process's rows.
+    """
+    if ws.manifest.uri.startswith("memory://"):
+        raise WorkspaceError("this command needs a file or object-store workspace, not memory://")
+    new_fragments = _write_fragments(ws, rows)
+    for attempt in range(RETRIES):
+        base = ws.manifest._dataset(required=False)
+        if expect_version is not None and base is not None and base.latest_version != expect_version:
+            raise ConcurrentCommit(f"version {base.latest_version} was committed while this ran (it started from "
+                                   f"version {expect_version}); {RETRY_HINT}")
+        try:
+            return _try_commit(ws, base, new_fragments, rows, message, operation, replace, parents, extra)
+        except (lance.commit.CommitConflictError, OSError) as exc:
+            if "onflict" not in str(exc) and "ncompatible" not in str(exc) and \
+                    not isinstance(exc, lance.commit.CommitConflictError):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise ConcurrentCommit(RETRY_HINT)
+
+
+def _write_fragments(ws: Workspace, rows: pa.Table | None) -> list[Any]:
+    if rows is None or rows.num_rows == 0:
+        return []
+    return lance.fragment.write_fragments(rows.cast(SCHEMA), ws.manifest.uri, schema=SCHEMA,
+                                          storage_options=ws.manifest.storage_options)
+
+
+def _try_commit(ws: Workspace, base: lance.LanceDataset | None, new_fragments: list[Any], rows: pa.Table | None,
+                message: str, operation: str, replace: bool, parents: list[int] | None,
+                extra: dict[str, str] | None) -> int:
+    from .lineage import correction_ids
+
+    read_version = base.latest_version if base is not None else 0
+    kept = [] if (replace or base is None) else [f.metadata for f in base.get_fragments()]
+    hashes = [] if (replace or base is None) else [base.to_table(columns=["row_hash"]).column("row_hash")]
+    if rows is not None and rows.num_rows:
+        hashes.append(rows.column("row_hash"))
+    row_hashes = pa.concat_arrays([c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in hashes]) \
+        if hashes else pa.array([], pa.string())
+    labels_commit = (extra or {}).get("labels_commit")
+    corrections = correction_ids(ws, read_version if base is not None else None, extra_commit=labels_commit)
+    if parents is None:
+        parents = [read_version] if base is not None else []
+    props = {"message": message, "operation": operation, "parents": json.dumps(parents),
+             "fingerprint": version_fingerprint(row_hashes, corrections), **(extra or {})}
+    op = lance.LanceOperation.Overwrite(SCHEMA, kept + new_fragments)
+    tx = lance.Transaction(read_version, op, transaction_properties=props)
+    target = ws.manifest.uri if base is None else base
+    new = lance.LanceDataset.commit(target, tx, max_retries=0, storage_options=ws.manifest.storage_options)
+    return new.version
+
+
+def version_fingerprint(row_hashes: pa.Array, correction_label_ids: list[str]) -> str:
+    """sha256 of the sorted row hashes; label corrections visible at the version are part of the data."""
+    if not correction_label_ids:
+        return fingerprint_of(row_hashes)
+    extra = pa.array([f"label:{i}" for i in correction_label_ids], pa.string())
+    return fingerprint_of(pa.concat_arrays([row_hashes.cast(pa.string()), extra]))

@@ -1,0 +1,157 @@
+"""Mix: a training view built from rows of named sources at given versions, in a chosen ratio,
+optionally stratified by a label; committed as a new version whose parents are the source versions."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SynthError
+from ..workspace import Workspace
+
+ORIGINS = ("real", "synthetic")
+
+
+@dataclass
+class MixResult:
+    version: int
+    rows: int
+    taken: dict[str, int]
+    duplicates: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def parse_source(text: str) -> tuple[str, str | None]:
+    """`real:v3`, `synthetic:7`, `shapes:baseline` (recipe name : version or tag), or `real` (latest)."""
+    name, _, version = text.partition(":")
+    if not name:
+        raise SynthError(f"source '{text}' needs a name: real, synthetic, a recipe name or all", field="--from")
+    return name, version or None
+
+
+def parse_ratio(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        key, eq, value = part.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not eq or not key or math.isnan(weight):
+            raise SynthError(f"'{part}' is not NAME=WEIGHT (e.g. real=1,synthetic=3)", field="--ratio")
+        if weight < 0 or math.isinf(weight):
+            raise SynthError(f"weight of '{key}' is {value}; weights must be finite and >= 0", field="--ratio")
+        out[key.strip()] = weight
+    if out and sum(out.values()) == 0:
+        raise SynthError("all weights are 0", field="--ratio")
+    return out
+
+
+def _source_rows(ws: Workspace, name: str, version: str | None) -> tuple[pa.Table, int]:
+    v = ws.manifest.resolve(version)
+    if name == "all":
+        return ws.manifest.to_table(v), v
+    column = "origin" if name in ORIGINS else "recipe_name"
+    # the filter runs inside Lance, so only the source's rows are read
+    picked = ws.manifest.dataset(v).to_table(filter=f"{column} = '{name.replace(chr(39), chr(39) * 2)}'")
+    if picked.num_rows == 0:
+        table = ws.manifest.to_table(v, columns=["origin", "recipe_name"])
+        origins = sorted(set(table.column("origin").to_pylist()))
+        recipes = sorted({r for r in table.column("recipe_name").to_pylist() if r})
+        raise SynthError(f"source '{name}' has no rows at version {v}; origins there: {', '.join(origins) or 'none'}; "
+                         f"recipes: {', '.join(recipes) or 'none'}", field="--from")
+    return picked, v
+
+
+def quotas(available: dict[str, int], ratio: dict[str, float], max_rows: int | None) -> dict[str, int]:
+    """Largest counts in the exact ratio that the sources can supply, capped at max_rows in total."""
+    if not ratio:
+        take = dict(available)
+    else:
+        scale = min(available[k] / w for k, w in ratio.items() if w > 0)
+        take = {k: math.floor(scale * ratio.get(k, 0) + 1e-9) for k in available}
+    total = sum(take.values())
+    if max_rows is not None and total > max_rows:
+        weights = ratio or {k: float(n) for k, n in available.items()}
+        scale = max_rows / sum(weights.values())
+        take = {k: min(take[k], math.floor(scale * weights.get(k, 0) + 1e-9)) for k in available}
+    return take
+
+
+def _class_of(table: pa.Table, path: str) -> list[str]:
+    con = duckdb.connect()
+    try:
+        con.register("t", table.select(["labels"]))
+        json_path = "$." + ".".join(f'"{p}"' for p in path.split("."))
+        return [str(x) for (x,) in con.execute(f"select coalesce(json_extract_string(labels, ?), '') from t",
+                                                [json_path]).fetchall()]
+    finally:
+        con.close()
+
+
+def _pick(table: pa.Table, k: int, stratify: str | None) -> pa.Table:
+    """The first k rows by sample id (ids are content/seed hashes: a fixed pseudo-random order),
+    split across the stratify classes in proportion to their frequency (largest remainder)."""
+    table = table.take(pc.sort_indices(table, [("sample_id", "ascending")]))
+    if stratify is None or k >= table.num_rows:
+        return table.slice(0, k)
+    classes = pa.array(_class_of(table, stratify))
+    names, counts = zip(*sorted((str(x["values"]), int(x["counts"])) for x in pc.value_counts(classes).to_pylist()))
+    exact = [k * c / table.num_rows for c in counts]
+    share = [math.floor(e) for e in exact]
+    for i in sorted(range(len(names)), key=lambda i: (share[i] - exact[i], names[i]))[:k - sum(share)]:
+        share[i] += 1
+    parts = []
+    for name, n in zip(names, share):
+        idx = pc.indices_nonzero(pc.equal(classes, name))
+        parts.append(table.take(idx.slice(0, n)))
+    out = pa.concat_tables(parts)
+    return out.take(pc.sort_indices(out, [("sample_id", "ascending")]))
+
+
+def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None = None, *,
+        max_rows: int | None = None, stratify: str | None = None, message: str | None = None) -> MixResult:
+    from .commit import commit
+
+    if not sources:
+        raise SynthError("give at least one --from NAME:VERSION", field="--from")
+    if max_rows is not None and max_rows < 1:
+        raise SynthError("--max must be at least 1", field="--max")
+    weights = parse_ratio(ratio) if isinstance(ratio, str) or ratio is None else dict(ratio)
+    parsed = [parse_source(s) for s in sources]
+    names = [n for n, _ in parsed]
+    if len(set(names)) != len(names):
+        raise SynthError("each source name may appear once", field="--from")
+    unknown = set(weights) - set(names)
+    if unknown:
+        raise SynthError(f"--ratio names {', '.join(sorted(unknown))}, which is not a --from source "
+                         f"({', '.join(names)})", field="--ratio")
+    if weights:
+        weights = {n: weights.get(n, 0.0) for n in names}
+    tables = {n: _source_rows(ws, n, v) for n, v in parsed}
+    take = quotas({n: t.num_rows for n, (t, _) in tables.items()}, weights, max_rows)
+    picked, seen, dupes = [], set(), 0
+    for n in names:
+        part = _pick(tables[n][0], take[n], stratify)
+        ids = part.column("sample_id").to_pylist()
+        keep = [i for i, s in enumerate(ids) if s not in seen]
+        dupes += len(ids) - len(keep)
+        seen.update(ids)
+        picked.append(part.take(pa.array(keep, pa.int64())) if len(keep) != len(ids) else part)
+    rows = pa.concat_tables(picked)
+    if rows.num_rows == 0:
+        raise SynthError("the mix is empty: check --ratio and --max", field="--ratio")
+    parents = sorted({v for _, v in tables.values()})
+    spec = {"sources": sources, "ratio": weights, "max": max_rows, "stratify": stratify}
+    msg = message or f"mix {' + '.join(f'{n}={take[n]}' for n in names)}"
+    version = commit(ws, rows, msg, operation="mix", replace=True, parents=parents, extra={"mix": json.dumps(spec)})
+    return MixResult(version, rows.num_rows, take, dupes)

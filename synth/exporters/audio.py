@@ -1,0 +1,38 @@
+"""Audio folder export: OUT/<split>/<id>.<ext> plus OUT/<split>/metadata.csv (file_name, label,
+events JSON, origin), the layout of Hugging Face's `audiofolder` loader."""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import SynthError
+from .records import by_split
+
+
+def export_audio(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, key: str = "audio") -> dict:
+    out = Path(out)
+    counts: dict[str, int] = {}
+    for split, rs in by_split(table).items():
+        rs = [r for r in rs if key in r["payloads"]]
+        if not rs:
+            continue
+        folder = out / split
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "metadata.csv").open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["file_name", "sample_id", "label", "events", "origin", "source"])
+            for r in rs:
+                p = r["payloads"][key]
+                name = f"{r['sample_id']}.{p.get('format') or 'wav'}"
+                (folder / name).write_bytes(get_blob(p["hash"]))
+                w.writerow([name, r["sample_id"], r["labels"].get("class", ""),
+                            json.dumps(r["labels"].get("events", [])), r["origin"], r.get("source") or ""])
+        counts[split] = len(rs)
+    if not counts:
+        raise SynthError(f"no rows with an '{key}' payload in this version", field="--format")
+    return {"splits": counts}

@@ -1,0 +1,62 @@
+"""WebDataset export: POSIX tar shards per split; each sample is `<id>.<ext>` payloads plus `<id>.json`
+(labels and provenance); classification adds `<id>.cls` (class index, as webdataset expects, names in
+classes.json) and `<id>.class.txt`; deterministic bytes (fixed mtime, owner)."""
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .records import by_split
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = len(data), 0, 0o644, 0, 0, "", ""
+    tar.addfile(info, io.BytesIO(data))
+
+
+def export_webdataset(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path,
+                      shard_rows: int = 1000) -> dict[str, Any]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shards: dict[str, list[str]] = {}
+    splits = by_split(table)
+    names = sorted({str(r["labels"]["class"]) for rs in splits.values() for r in rs if "class" in r["labels"]})
+    classes = {n: i for i, n in enumerate(names)}
+    if names:
+        (out / "classes.json").write_text(json.dumps(names))
+    for split, rs in splits.items():
+        for s in range(0, max(1, len(rs)), shard_rows):
+            name = f"{split}-{s // shard_rows:06d}.tar"
+            with tarfile.open(out / name, "w", format=tarfile.USTAR_FORMAT) as tar:
+                for r in rs[s:s + shard_rows]:
+                    _sample(tar, r, get_blob, classes)
+            shards.setdefault(split, []).append(name)
+    return {"splits": {k: len(v) for k, v in splits.items()}, "shards": shards, "classes": names}
+
+
+def _sample(tar: tarfile.TarFile, r: dict[str, Any], get_blob: Callable[[str], bytes],
+            classes: dict[str, int]) -> None:
+    key = r["sample_id"]
+    for name, p in sorted(r["payloads"].items()):
+        # webdataset splits the key at the first dot: payload names become the extension's prefix
+        suffix = name.replace(".", "_")
+        if "hash" in p:
+            ext = p.get("format") or "bin"
+            _add(tar, f"{key}.{ext}" if name in ("image", "audio") else f"{key}.{suffix}.{ext}", get_blob(p["hash"]))
+        elif p.get("kind") == "text":
+            _add(tar, f"{key}.txt" if name == "text" else f"{key}.{suffix}.txt", str(p["value"]).encode())
+        else:
+            _add(tar, f"{key}.{suffix}.json", json.dumps(p.get("value")).encode())
+    meta = {"sample_id": key, "origin": r["origin"], "split": r.get("split"), "labels": r["labels"],
+            "source": r.get("source"), "license": r.get("license")}
+    _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True).encode())
+    if "class" in r["labels"]:
+        _add(tar, f"{key}.cls", str(classes[str(r["labels"]["class"])]).encode())
+        _add(tar, f"{key}.class.txt", str(r["labels"]["class"]).encode())
