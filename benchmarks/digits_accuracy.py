@@ -1,6 +1,10 @@
 """Train on recipes/digits.yaml only, test on real handwritten digits (scikit-learn's UCI optical
-digits, 1,797 8x8 images, offline). Synthetic images go through the UCI preprocessing: ink box
-scaled into 32x32, thresholded, 4x4 blocks counted (0..16)."""
+digits, 1,797 8x8 images, offline). Synthetic images go through the UCI (NIST) preprocessing: ink box
+scaled into 32x32 keeping its aspect, thresholded, stroke width normalised (the UCI bitmaps carry
+~30% ink for every class, thin "1"s included), 4x4 blocks counted (0..16); an RBF SVM learns them.
+
+    .venv/bin/python benchmarks/digits_accuracy.py [count]   # default 5000 synthetic digits
+"""
 from __future__ import annotations
 
 import sys
@@ -33,20 +37,56 @@ def draw_params(recipe: dict, index: int) -> dict:
     return nested
 
 
-def uci_features(img: np.ndarray) -> np.ndarray:
+UCI_INK = 0.30  # mean fraction of "on" pixels in the UCI 32x32 bitmaps (312 of 1024)
+
+
+def fit32(img: np.ndarray) -> np.ndarray:
+    """The ink box scaled so its longer side is 32 px, centred on a 32x32 canvas."""
     ys, xs = np.nonzero(img > img.max() / 2)
     crop = img[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     h, w = crop.shape
     s = 32 / max(h, w)
-    crop = cv2.resize(crop, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    crop = cv2.resize(crop, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_LINEAR)
     canvas = np.zeros((32, 32), np.uint8)
     y0, x0 = (32 - crop.shape[0]) // 2, (32 - crop.shape[1]) // 2
     canvas[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
-    bits = (canvas > 127).astype(np.float32)
+    return canvas
+
+
+def thin(bits: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a 0/1 image to a one-pixel skeleton."""
+    img = np.pad(bits.astype(np.uint8), 1)
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            p = img.copy()
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
+            count = sum(x.astype(int) for x in n)
+            turns = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)).astype(int) for i in range(8))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0) if step == 0 else (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            remove = (p[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (turns == 1) & side
+            if remove.any():
+                img[1:-1, 1:-1][remove] = 0
+                changed = True
+    return img[1:-1, 1:-1]
+
+
+def uci_features(img: np.ndarray) -> np.ndarray:
+    canvas = fit32(img)
+    skeleton = thin(canvas > canvas.max() / 2)
+    best = skeleton
+    for radius in range(1, 8):  # the pen width that brings the ink closest to UCI's 30%
+        pen = cv2.dilate(skeleton, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+        if abs(pen.mean() - UCI_INK) > abs(best.mean() - UCI_INK):
+            break
+        best = pen
+    bits = (fit32(best * 255) > 127).astype(np.float32)
     return bits.reshape(8, 4, 8, 4).sum(axis=(1, 3)).ravel()
 
 
-def main(count: int = 3000) -> None:
+def main(count: int = 5000) -> None:
     recipe = YAML(typ="safe").load(RECIPE.read_text())
     scene = TextLineScene()
     feats, classes, blank = [], [], 0
@@ -59,11 +99,13 @@ def main(count: int = 3000) -> None:
         feats.append(uci_features(img))
         classes.append(int(smp.labels["class"]))
     real = load_digits()
-    clf = SVC(C=10, gamma="scale").fit(np.array(feats), np.array(classes))
-    acc = float((clf.predict(real.data) == real.target).mean())
+    clf = SVC(C=3, gamma="scale").fit(np.array(feats), np.array(classes))
+    predicted = clf.predict(real.data)
+    acc = float((predicted == real.target).mean())
     print(f"synthetic train {count} (class counts {np.bincount(classes).tolist()}, blank {blank}), real test {len(real.target)}")
     print(f"accuracy on real handwritten digits (sklearn load_digits, UCI): {acc:.3f}  (chance 0.100)")
+    print("per class:", " ".join(f"{d}:{(predicted[real.target == d] == d).mean():.2f}" for d in range(10)))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)

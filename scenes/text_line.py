@@ -21,6 +21,7 @@ from synth.text.boxes import char_boxes, mask_ids, word_boxes
 from synth.text.fonts import bundled_font_dir, font_name, fonts_covering, require_glyphs, resolve_font
 from synth.text.layout import Layout, change_thickness, warp
 from synth.text.sources import TextSource, check_source, generate_text
+from synth.text.variants import cross_sevens
 
 BACKGROUNDS = {"noise": 0, "plain": 1, "quasicrystal": 2, "image": 3}
 DISTORTIONS = {"none": 0, "sine": 1, "cosine": 2, "random": 3}
@@ -62,6 +63,8 @@ class TextLineParams(SceneParams):
     alignment: Literal["left", "center", "right"] = Field("left", description="Alignment when width is fixed.")
     orientation: Literal["horizontal", "vertical"] = Field("horizontal", description="Text direction.")
     layout: Layout = Field(default_factory=Layout, description="Geometry applied after trdg.")
+    seven_crossbar: float = Field(0.0, ge=0, le=1, description="Probability that each '7' gets the crossbar of "
+                                  "continental handwriting (no bundled font has it); crossed indices go in labels.")
     grayscale: bool = Field(False, description="Return a single-channel image.")
     invert: bool = Field(False, description="Invert intensities (e.g. white digits on black, MNIST-style).")
 
@@ -94,6 +97,8 @@ class TextLineScene(Scene):
         image, mask, redraw = self._draw(text, font, params, rng)
         rgb = np.asarray(image.convert("RGB"))
         ids = mask_ids(np.asarray(mask.convert("RGB")))
+        rgb, ids, crossed = cross_sevens(rgb, ids, text, params.seven_crossbar,
+                                         ImageColor.getrgb(redraw["text_color"])[:3], rng)
         if not params.layout.is_identity:
             dark = _luma(redraw["text_color"]) < float(rgb.mean())
             rgb, ids = change_thickness(rgb, ids, params.layout.thickness, dark)
@@ -106,6 +111,8 @@ class TextLineScene(Scene):
         chars = char_boxes(ids, text)
         labels: dict[str, Any] = {"transcript": text, "chars": chars, "words": word_boxes(chars, text),
                                   "font": font_name(font), **redraw}
+        if params.seven_crossbar > 0:
+            labels["crossed_sevens"] = crossed
         if params.text.kind == "number" and params.text.number_format == "#":
             labels["class"] = text
         return Sample(payloads={"image": payload.image(np.ascontiguousarray(out))}, labels=labels,

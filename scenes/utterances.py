@@ -2,6 +2,7 @@
 every entity span exact (spans cover exactly the noised entity text)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,10 @@ from synth.errors import SynthError, did_you_mean
 from synth.sample import Sample
 from synth.scene import Scene, SceneParams
 from synth.seeding import seed_global_state
-from synth.text.grammar import Entity, Literal, TemplateError, entities, expand, parse
+from synth.text.grammar import Entity, Literal, TemplateError, entities, expand, parse, pick
 from synth.text.noise import AUGMENTERS, apply_chain
-from synth.text.sources import faker_call
+from synth.text.sources import faker_call, faker_pool
+from synth.text.spans import Ambiguous, assemble_tokens, noise_sentence, tokenize
 
 
 class Slot(SceneParams):
@@ -22,6 +24,10 @@ class Slot(SceneParams):
 
     faker: str = Field("", description="Faker provider method, e.g. city, date, name.")
     locale: str = Field("en_US", description="Faker locale.")
+    weighted: bool = Field(False, description="Use Faker's real-world frequency weights (names, cities): "
+                           "closer to census counts, about 4x slower, fewer rare values.")
+    pool: int = Field(0, ge=0, le=1_000_000, description="0: call Faker for every value; N: draw from N values "
+                      "made once per worker (same in every worker; much faster, at most N distinct values).")
     values: list[str] = Field(default_factory=list, description="Inline list of values.")
     file: str = Field("", description="UTF-8 file with one value per line.")
 
@@ -94,22 +100,22 @@ class UtterancesScene(Scene):
     def check(self, params: UtterancesParams) -> None:
         probe = np.random.default_rng(0)
         for name, slot in params.slots.items():
-            _slot_value(name, slot, probe)  # unknown provider, missing or empty file fail here
+            _slot_value(name, slot.model_copy(update={"pool": 0}), probe)  # bad provider or file fails here
         if "synonym" in params.noise.augmenters:
             from synth.text.wordnet import require_wordnet
             require_wordnet()
 
     def render(self, params: UtterancesParams, rng: np.random.Generator) -> Sample:
         names = sorted(params.intents)
-        intent = params.intent if params.intent != "any" else names[int(rng.integers(len(names)))]
+        intent = params.intent if params.intent != "any" else names[pick(rng, len(names))]
         templates = params.intents[intent]
-        template = templates[int(rng.integers(len(templates)))]
+        template = templates[pick(rng, len(templates))]
         items: list[object] = []
         expand(parse(template), rng, items)
         pieces = [_piece(item, params, rng) for item in items]
         clean, clean_spans = assemble(pieces)
-        noised = [_noise(p, params.noise, rng) for p in pieces] if params.noise.augmenters else pieces
-        text, spans = assemble(noised)
+        text, spans = _noised(clean, clean_spans, pieces, params.noise, rng) if params.noise.augmenters \
+            else (clean, clean_spans)
         labels: dict[str, Any] = {"intent": intent, "text": text, "spans": spans, "template": template,
                                   "clean_text": clean, "clean_spans": clean_spans,
                                   "noise": list(params.noise.augmenters)}
@@ -125,8 +131,33 @@ def _piece(item: object, params: UtterancesParams, rng: np.random.Generator) -> 
         value = " ".join(_slot_value(item.slot, params.slots[item.slot], rng).split())
         return False, value.lower() if params.lowercase else value, False, item.label
     assert isinstance(item, Literal)
+    return _literal(item, params.lowercase)
+
+
+@lru_cache(maxsize=4096)
+def _literal(item: Literal, lowercase: bool) -> Piece:
     core = " ".join(item.text.split())
-    return item.text[:1].isspace(), core.lower() if params.lowercase else core, item.text[-1:].isspace(), None
+    return item.text[:1].isspace(), core.lower() if lowercase else core, item.text[-1:].isspace(), None
+
+
+def _noised(clean: str, clean_spans: list[list[Any]], pieces: list[Piece], noise: Noise,
+            rng: np.random.Generator) -> tuple[str, list[list[Any]]]:
+    """One nlpaug call per augmenter on the whole sentence (as a user would call nlpaug). A draw that
+    cannot be mapped back to exact spans (an edit right on an entity boundary, a keyboard slip that
+    types a space) is redrawn up to twice, then the sentence is noised piece by piece (slow, exact)."""
+    labels = [label for _s, _e, label in clean_spans]
+    try:
+        tokens = tokenize(clean, clean_spans)
+    except Ambiguous:
+        tokens = None
+    for _attempt in range(3 if tokens is not None else 0):
+        seed_global_state(rng)  # nlpaug draws from global random / numpy.random
+        try:
+            return assemble_tokens(noise_sentence(tokens, noise.augmenters, noise.word_p, noise.char_p,
+                                                  noise.entities), labels)
+        except Ambiguous:
+            continue
+    return assemble([_noise(p, noise, rng) for p in pieces])
 
 
 def _noise(piece: Piece, noise: Noise, rng: np.random.Generator) -> Piece:
@@ -163,16 +194,20 @@ def assemble(pieces: list[Piece]) -> tuple[str, list[list[Any]]]:
 
 
 def _slot_value(name: str, slot: Slot, rng: np.random.Generator) -> str:
+    if slot.faker and not slot.pool:
+        return faker_call(slot.faker, slot.locale, rng, field=f"slots.{name}.faker", weighted=slot.weighted)
     if slot.faker:
-        return faker_call(slot.faker, slot.locale, rng, field=f"slots.{name}.faker")
-    values = slot.values or _file_values(name, slot.file)
-    return values[int(rng.integers(len(values)))]
+        values = faker_pool(slot.faker, slot.locale, slot.weighted, slot.pool, f"slots.{name}.faker")
+    else:
+        values = slot.values or _file_values(name, slot.file)
+    return values[pick(rng, len(values))]
 
 
-def _file_values(name: str, path: str) -> list[str]:
+@lru_cache(maxsize=64)
+def _file_values(name: str, path: str) -> tuple[str, ...]:
     try:
         with open(path, encoding="utf8") as handle:
-            values = [v.strip() for v in handle if v.strip()]
+            values = tuple(v.strip() for v in handle if v.strip())
     except OSError as err:
         raise SynthError(f"cannot read slot file '{path}': {err.strerror}", field=f"slots.{name}.file") from None
     if not values:

@@ -18,6 +18,8 @@ class Layout(SceneParams):
     scale: float = Field(0.8, gt=0, le=1.5, description="On a canvas: longer ink side / canvas side.")
     offset_x: float = Field(0.0, ge=-1, le=1, description="On a canvas: horizontal shift, fraction of free space.")
     offset_y: float = Field(0.0, ge=-1, le=1, description="On a canvas: vertical shift, fraction of free space.")
+    aspect: float = Field(1.0, ge=0.25, le=4, description="On a canvas: width multiplier of the ink; below 1 "
+                          "narrows it (digits written in form boxes are narrower than printed ones).")
     shear: float = Field(0.0, ge=-1, le=1, description="Slant: x moves by shear * (y - centre), handwriting-like.")
     elastic_alpha: float = Field(0.0, ge=0, le=100, description="Elastic distortion strength in pixels.")
     elastic_sigma: float = Field(4.0, gt=0, le=50, description="Smoothness of the elastic field in pixels.")
@@ -25,7 +27,7 @@ class Layout(SceneParams):
 
     @property
     def is_identity(self) -> bool:
-        return (self.canvas_width == 0 and self.canvas_height == 0 and self.shear == 0
+        return (self.canvas_width == 0 and self.canvas_height == 0 and self.shear == 0 and self.aspect == 1
                 and self.elastic_alpha == 0 and self.thickness == 0)
 
 
@@ -47,8 +49,10 @@ def warp(image: np.ndarray, ids: np.ndarray, p: Layout, rng: np.random.Generator
     src = _ink_box(ids) if (p.canvas_width or p.canvas_height) else (0.0, 0.0, float(w), float(h))
     x0, y0, x1, y1 = src
     bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-    scale = p.scale * min(out_w / bw, out_h / bh) if (p.canvas_width or p.canvas_height) else 1.0
-    cx = out_w / 2 + p.offset_x * max(out_w - bw * scale, 0) / 2
+    on_canvas = bool(p.canvas_width or p.canvas_height)
+    aspect = p.aspect if on_canvas else 1.0
+    scale = p.scale * min(out_w / (bw * aspect), out_h / bh) if on_canvas else 1.0
+    cx = out_w / 2 + p.offset_x * max(out_w - bw * scale * aspect, 0) / 2
     cy = out_h / 2 + p.offset_y * max(out_h - bh * scale, 0) / 2
     u, v = np.meshgrid(np.arange(out_w, dtype=np.float32), np.arange(out_h, dtype=np.float32))
     if p.elastic_alpha > 0:
@@ -57,9 +61,9 @@ def warp(image: np.ndarray, ids: np.ndarray, p: Layout, rng: np.random.Generator
                                                   mode="constant").astype(np.float32)
         v = v + p.elastic_alpha * gaussian_filter(rng.uniform(-1, 1, (out_h, out_w)), p.elastic_sigma,
                                                   mode="constant").astype(np.float32)
-    # inverse of: dst = centre + scale * (src - src_centre), then x += shear * (y - cy)
+    # inverse of: dst = centre + scale * (src - src_centre) (x also times aspect), then x += shear * (y - cy)
     u = u - p.shear * (v - cy)
-    map_x = ((u - cx) / scale + (x0 + x1) / 2).astype(np.float32)
+    map_x = ((u - cx) / (scale * aspect) + (x0 + x1) / 2).astype(np.float32)
     map_y = ((v - cy) / scale + (y0 + y1) / 2).astype(np.float32)
     warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     warped_ids = cv2.remap(ids.astype(np.float32), map_x, map_y, cv2.INTER_NEAREST,

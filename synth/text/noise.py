@@ -1,5 +1,5 @@
-"""nlpaug noise for utterances, applied to one piece of text at a time (a literal segment or an entity
-value), so entity spans can be rebuilt exactly; whitespace tokenisation avoids "It ' s" artefacts."""
+"""nlpaug augmenters for utterances, configured once: whitespace tokenisation (no "It ' s" artefacts)
+and a stopword rule that leaves tokens carrying the entity mark alone (see synth/text/spans.py)."""
 from __future__ import annotations
 
 import os
@@ -12,6 +12,19 @@ from .wordnet import DebianWordNet, require_wordnet
 SPELLING_DICT = os.path.join(os.path.dirname(__file__), "..", "data", "spelling_en.txt")
 AUGMENTERS = ("keyboard", "ocr", "char_insert", "char_substitute", "char_swap", "char_delete",
               "word_swap", "word_delete", "spelling", "synonym")
+WORD_LEVEL = frozenset({"word_swap", "word_delete", "spelling", "synonym"})
+MARK = "\ue000"  # private-use character: no template, keyboard map, OCR table or dictionary holds it
+
+
+class _Marked:
+    """nlpaug's stopword test is `token in stopwords`; this answers it for every marked token, so a
+    protected entity is never picked (4 regex matches per token via stopwords_regex cost more)."""
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and MARK in token
+
+
+PROTECTED = _Marked()
 
 
 def _split(text: str) -> list[str]:
@@ -40,7 +53,7 @@ def augmenter(name: str, word_p: float, char_p: float):
     """A configured nlpaug augmenter (cached: they hold only configuration and dictionaries)."""
     import nlpaug.augmenter.char as nac
     import nlpaug.augmenter.word as naw
-    tok = dict(tokenizer=_split, reverse_tokenizer=_join)
+    tok = dict(tokenizer=_split, reverse_tokenizer=_join, stopwords=PROTECTED)
     char = dict(aug_char_p=char_p, aug_word_p=word_p, **tok)
     makers: dict[str, Callable[[], object]] = {
         "keyboard": lambda: nac.KeyboardAug(min_char=2, **char),
@@ -60,12 +73,18 @@ def augmenter(name: str, word_p: float, char_p: float):
     return makers[name]()
 
 
+def augment(aug: object, text: str) -> str:
+    """One nlpaug call, whitespace normalised; the caller seeds the global RNGs (nlpaug reads them)."""
+    if not text:
+        return text
+    result = aug.augment(text)  # type: ignore[attr-defined]
+    if isinstance(result, list):
+        result = result[0] if result else text
+    return " ".join(result.split())
+
+
 def apply_chain(text: str, chain: tuple[str, ...], word_p: float, char_p: float) -> str:
-    """Run the chain on one piece; the caller seeds the global RNGs right before (nlpaug reads them)."""
+    """Run the chain on one piece of text (the per-piece path of the utterances scene)."""
     for name in chain:
-        if not text:
-            break
-        result = augmenter(name, word_p, char_p).augment(text)
-        text = result[0] if isinstance(result, list) else result
-        text = " ".join(text.split())
+        text = augment(augmenter(name, word_p, char_p), text)
     return text

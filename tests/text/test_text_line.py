@@ -148,3 +148,22 @@ def test_empty_word_list_is_an_error(tmp_path):
     (tmp_path / "ok.txt").write_text("Zürich\nGenève\n")
     smp = render(text={"kind": "wordlist", "wordlist": str(tmp_path / "ok.txt"), "words": 2}, **PLAIN)
     assert set(smp.labels["transcript"].split()) <= {"Zürich", "Genève"}
+
+
+def test_crossed_seven_bar_is_ink_inside_the_seven_box(tmp_path):
+    seven = tmp_path / "seven.txt"
+    seven.write_text("7\n")
+    import numpy as np
+    from scenes.text_line import TextLineParams, TextLineScene
+    base = dict(text={"kind": "wordlist", "wordlist": str(seven)}, font="Roboto-Regular", size=64,
+                background="plain", text_color="#000000")
+    plain = TextLineScene().render(TextLineParams(**base), np.random.default_rng(3))
+    crossed = TextLineScene().render(TextLineParams(**base, seven_crossbar=1.0), np.random.default_rng(3))
+    assert crossed.labels["crossed_sevens"] == [0] and "crossed_sevens" not in plain.labels
+    x0, y0, x1, y1 = (int(v) for v in crossed.labels["chars"][0]["box"])
+    ink = crossed.payloads["image"].data.min(axis=2) < 128
+    extra = ink & ~(plain.payloads["image"].data.min(axis=2) < 128)
+    ys, xs = np.nonzero(extra)
+    assert len(xs) > 20  # the bar was drawn...
+    assert xs.min() >= x0 and xs.max() < x1 and ys.min() >= y0 and ys.max() < y1  # ...inside the 7's box
+    assert np.ptp(ys) < np.ptp(xs)  # and it is horizontal
