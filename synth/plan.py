@@ -51,16 +51,21 @@ class Plan:
             err = exc.errors()[0]
             dotted = ".".join(str(p) for p in err["loc"])
             file, line = self._where(dotted)
-            raise RecipeError(f"sample {index}: {err['msg']}", file=file, line=line, field=f"params.{dotted}") from None
+            msg = err["msg"].removeprefix("Value error, ")
+            where = f"params.{dotted}" if dotted else "params"
+            raise RecipeError(f"sample {index}: {msg}", file=file, line=line, field=where) from None
         except ValueError as exc:
-            raise RecipeError(f"{exc}", file=self.recipe.file, field="params") from None
+            file, line = self._where("")
+            raise RecipeError(f"{exc}", file=file, line=line, field="params") from None
         return Draw(index, params, recorded)
 
     def _where(self, dotted: str) -> tuple[str, int | None]:
+        """File and line of a param (nested or dotted spelling), else of the `params:` key."""
         for key, (file, line) in self.recipe.lines.items():
-            if key[:1] == ("params",) and ".".join(key[1:]) == dotted:
+            if key[:1] == ("params",) and dotted and ".".join(key[1:]) == dotted:
                 return file, line
-        return self.recipe.file, None
+        file, line = self.recipe.lines.get(("params",), (self.recipe.file, None))
+        return file, line
 
 
 def sample_id(recipe_hash: str, index: int) -> str:
