@@ -113,7 +113,7 @@ class TextLineScene(Scene):
                                   "font": font_name(font), **redraw}
         if params.seven_crossbar > 0:
             labels["crossed_sevens"] = crossed
-        if params.text.kind == "number" and params.text.number_format == "#":
+        if len(text) == 1 and params.text.kind in ("number", "literal"):  # single-glyph classification sets
             labels["class"] = text
         return Sample(payloads={"image": payload.image(np.ascontiguousarray(out))}, labels=labels,
                       width=out.shape[1], height=out.shape[0])

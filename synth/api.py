@@ -61,7 +61,7 @@ def query(sql: str, workspace: str | Workspace | None = None, version: int | str
     con = duckdb.connect()
     con.register("manifest", manifest.to_table())
     try:
-        return con.execute(sql).to_arrow_table()
+        return con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
         from .errors import SynthError
         raise SynthError(f"query failed: {str(exc).splitlines()[0]}", field="SQL") from None

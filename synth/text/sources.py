@@ -22,9 +22,11 @@ DEFAULT_CHARSET = string.ascii_letters + string.digits
 class TextSource(SceneParams):
     """What text to render; `kind` picks the source, the other fields configure it."""
 
-    kind: Literal["dictionary", "random", "number", "wordlist", "faker"] = Field(
+    kind: Literal["dictionary", "random", "number", "wordlist", "faker", "literal"] = Field(
         "dictionary", description="dictionary: words of a trdg language; random: strings over `charset`; "
-        "number: `number_format` with '#' as a digit; wordlist: lines of a user file; faker: a Faker provider")
+        "number: `number_format` with '#' as a digit; wordlist: lines of a user file; faker: a Faker provider; "
+        "literal: the `literal` text itself (e.g. {cycle: ['0', ..., '9']} for exactly balanced classes)")
+    literal: str = Field("", description="The text, when kind is literal.")
     words: int = Field(1, ge=1, le=64, description="Words (or Faker calls, or numbers) per line.")
     language: str = Field("en", description="trdg dictionary language code (trdg/dicts/<code>.txt).")
     charset: str = Field(DEFAULT_CHARSET, min_length=1, description="Characters of random strings.")
@@ -137,6 +139,8 @@ def check_source(source: TextSource) -> None:
     elif source.kind == "random" and source.min_chars > source.max_chars:
         raise SynthError(f"text.min_chars ({source.min_chars}) is above text.max_chars ({source.max_chars})",
                          field="text.min_chars")
+    elif source.kind == "literal" and not source.literal.strip():
+        raise SynthError("text.kind is 'literal' but text.literal is empty", field="text.literal")
     elif source.kind == "number" and "#" not in source.number_format:
         raise SynthError(f"text.number_format '{source.number_format}' has no '#' digit placeholder",
                          field="text.number_format")
@@ -157,6 +161,8 @@ def _one_word(source: TextSource, rng: np.random.Generator) -> str:
     if source.kind == "faker":
         return faker_call(source.faker_provider, source.faker_locale, rng, "text.faker_provider",
                           source.faker_weighted)
+    if source.kind == "literal":
+        return source.literal
     if source.kind == "number":
         return "".join(str(int(rng.integers(10))) if c == "#" else c for c in source.number_format)
     length = int(rng.integers(source.min_chars, source.max_chars + 1))
