@@ -169,7 +169,7 @@ class Staging:
 
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,
              executor: str = "local", progress: Callable[[int, int], None] | None = None,
-             executor_options: dict[str, Any] | None = None) -> GenerateResult:
+             executor_options: dict[str, Any] | None = None, extra: dict[str, str] | None = None) -> GenerateResult:
     started = time.perf_counter()
     rhash = recipe.hash
     workers = max(1, workers or os.cpu_count() or 1)
@@ -194,7 +194,7 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
         new_rows.sort(key=lambda r: r["index"])
         msg = message or f"generate {recipe.name}: {len(new_rows)} samples"
         version = ws.manifest.commit(rows_to_table(new_rows), msg, operation="generate",
-                                     extra={"recipe": recipe.name, "recipe_hash": rhash})
+                                     extra={"recipe": recipe.name, "recipe_hash": rhash, **(extra or {})})
     staging.clear()
     fingerprint = ws.manifest.fingerprint(version) if version is not None else ""
     return GenerateResult(version, len(ws.manifest.existing_ids(rhash)), len(new_rows), fingerprint,
