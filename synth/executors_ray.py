@@ -2,11 +2,12 @@
 Workers write blobs straight to the workspace store; the driver stages rows and commits the manifest."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import warnings
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from .errors import SynthError
@@ -32,6 +33,19 @@ def run_ray(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: int
     started_here = _connect(ray, options.get("address"), workers)
     try:
         yield from _submit_and_collect(ray, recipe, ws, shards)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def session(options: dict[str, Any], workers: int | None) -> Iterator[None]:
+    """Keep one Ray connection across several runs (a sweep), instead of starting Ray per run."""
+    import ray
+
+    started_here = _connect(ray, options.get("address"), max(1, workers or os.cpu_count() or 1))
+    try:
+        yield
     finally:
         if started_here:
             ray.shutdown()

@@ -234,16 +234,25 @@ def run_sweep(sweep: Sweep, ws: Any, *, workers: int | None = None, executor: st
               executor_options: dict[str, Any] | None = None,
               on_variant: Callable[[VariantOutcome], None] | None = None) -> list[VariantOutcome]:
     """Generate every variant not yet tagged; a killed sweep re-run resumes the variant it was in."""
+    save_record(ws, sweep.record())
+    if executor != "ray":
+        return _run_variants(sweep, ws, workers, executor, executor_options or {}, on_variant)
+    from .executors_ray import session
+    with session(executor_options or {}, workers):
+        return _run_variants(sweep, ws, workers, executor, executor_options or {}, on_variant)
+
+
+def _run_variants(sweep: Sweep, ws: Any, workers: int | None, executor: str, executor_options: dict[str, Any],
+                  on_variant: Callable[[VariantOutcome], None] | None) -> list[VariantOutcome]:
     from .generate import generate
 
-    save_record(ws, sweep.record())
     outcomes = []
     for variant in sweep.variants:
         tags = _tags(ws)
         if variant.tag in tags:
             outcome = VariantOutcome(variant, tags[variant.tag], 0, True)
         else:
-            message = f"sweep {sweep.name} {variant.id}: " + ", ".join(f"{k}={v}" for k, v in variant.overrides.items())
+            message = f"sweep {sweep.name} {variant.id}: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in variant.overrides.items())
             extra = {"sweep": sweep.name, "variant": variant.id, "overrides": canonical_json(variant.overrides)}
             result = generate(variant.recipe, ws, workers=workers, message=message, executor=executor,
                               executor_options=executor_options, extra=extra)

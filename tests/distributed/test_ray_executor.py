@@ -72,6 +72,21 @@ def test_worker_killed_mid_shard_is_retried_to_the_same_result(local_ray, tmp_pa
     assert blobs(str(tmp_path / "ray")) == blobs(str(tmp_path / "local"))
 
 
+def test_sweep_on_ray_matches_the_local_sweep(local_ray, tmp_path, write_recipe):
+    from synth.sweep import load_sweep, run_sweep
+
+    write_recipe(RECIPE.format(name="ray_sweep"), "base.yaml")
+    path = write_recipe("name: rs\nrecipe: base.yaml\ncount: 8\nsweep:\n  params.num_objects: [1, 3]\n", "sweep.yaml")
+    results = {}
+    for executor in ("ray", "local"):
+        ws = api.open_workspace(str(tmp_path / executor), create=True)
+        outcomes = run_sweep(load_sweep(path), ws, workers=2, executor=executor)
+        assert [o.new_rows for o in outcomes] == [8, 8]
+        results[executor] = ws.manifest.fingerprint()
+    assert results["ray"] == results["local"]
+    assert ray.is_initialized()  # the sweep reused the caller's Ray instead of shutting it down
+
+
 @pytest.mark.parametrize("address", ["ray://127.0.0.1:1", "127.0.0.1:1", "ray://no-such-host.invalid:10001",
                                      "ray://"])
 def test_unreachable_address_is_a_clear_error(tmp_path: Path, write_recipe, address):
