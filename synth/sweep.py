@@ -105,7 +105,7 @@ def load_sweep(path: str | Path, count: int | None = None) -> Sweep:
     width = len(str(max(len(combos) - 1, 1)))
     for i, overrides in enumerate(combos):
         digest = hashlib.sha256(canonical_json(overrides).encode()).hexdigest()
-        extra = dict(fixed)
+        extra = {k: v for k, v in fixed.items() if k not in overrides}  # a swept count wins
         if model.seeds == "independent":  # keyed by the overrides, so adding variants keeps the others' seeds
             extra["seed"] = (base.seed + int(digest[:15], 16)) % 2**63
         recipe = _variant_recipe(recipe_path, {**overrides, **extra}, where, overrides)

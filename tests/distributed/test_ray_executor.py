@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,9 @@ def local_ray(tmp_path_factory):
     marker = tmp_path_factory.mktemp("crash") / "crashed"
     # Ray's worker processes inherit the environment at init: arm the crash hook for one recipe only
     os.environ[CRASH_HOOK] = f"ray_crash:1:{marker}"
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    with warnings.catch_warnings():  # Lance warns on any fork; Ray's fork+exec of its daemons is safe
+        warnings.filterwarnings("ignore", message="lance is not fork-safe")
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
     yield marker
     ray.shutdown()
     os.environ.pop(CRASH_HOOK, None)
@@ -48,7 +51,7 @@ def rows_by_index(ws: str) -> list[dict]:
 
 def test_ray_gives_the_same_rows_and_blobs_as_local(local_ray, tmp_path, write_recipe):
     recipe = write_recipe(RECIPE.format(name="ray_same"))
-    local = api.generate(recipe, str(tmp_path / "local"), workers=2)
+    local = api.generate(recipe, str(tmp_path / "local"), workers=1)  # 1 vs 2 workers: tests/engine
     on_ray = api.generate(recipe, str(tmp_path / "ray"), workers=2, executor="ray")
     assert on_ray.rows == local.rows == 24
     assert on_ray.fingerprint == local.fingerprint
@@ -80,15 +83,14 @@ def test_sweep_on_ray_matches_the_local_sweep(local_ray, tmp_path, write_recipe)
     results = {}
     for executor in ("ray", "local"):
         ws = api.open_workspace(str(tmp_path / executor), create=True)
-        outcomes = run_sweep(load_sweep(path), ws, workers=2, executor=executor)
+        outcomes = run_sweep(load_sweep(path), ws, workers=2 if executor == "ray" else 1, executor=executor)
         assert [o.new_rows for o in outcomes] == [8, 8]
         results[executor] = ws.manifest.fingerprint()
     assert results["ray"] == results["local"]
     assert ray.is_initialized()  # the sweep reused the caller's Ray instead of shutting it down
 
 
-@pytest.mark.parametrize("address", ["ray://127.0.0.1:1", "127.0.0.1:1", "ray://no-such-host.invalid:10001",
-                                     "ray://"])
+@pytest.mark.parametrize("address", ["ray://127.0.0.1:1", "no-such-host.invalid:6379", "ray://"])
 def test_unreachable_address_is_a_clear_error(tmp_path: Path, write_recipe, address):
     write_recipe(RECIPE.format(name="ray_unreachable"))
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "generate", "recipe.yaml", "-q", "-w", "ws",

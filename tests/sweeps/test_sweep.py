@@ -120,14 +120,15 @@ def test_random_and_sobol_draw_within_ranges(write_recipe):
 
 
 def test_sobol_n_not_a_power_of_two_is_rounded_up_with_a_warning(write_recipe, tmp_path):
-    path = sweep_file(write_recipe, "mode: sobol\nn: 6\nsweep:\n  params.size: {uniform: [0.1, 0.3]}\n")
-    sweep = load_sweep(path)
+    sweep = load_sweep(sweep_file(write_recipe, "mode: sobol\nn: 6\nsweep:\n  params.size: {uniform: [0.1, 0.3]}\n"))
     assert len(sweep.variants) == 8
     assert sweep.warnings == ["sobol n=6 is not a power of two: rounded up to 8"]
+    path = sweep_file(write_recipe, "mode: sobol\nn: 3\nsweep:\n  params.size: {uniform: [0.1, 0.3]}\n")
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "sweep", str(path), "-n", "1", "-j", "1", "-w",
                            str(tmp_path / "ws")], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "warning:" in proc.stderr and "rounded up to 8" in proc.stderr
+    assert "warning:" in proc.stderr and "rounded up to 4" in proc.stderr
+    assert proc.stdout.count("1 new samples") == 4
 
 
 @pytest.mark.parametrize("body, line, expected", [
