@@ -21,7 +21,7 @@ MAX_COLUMNS = 16       # table rows: plot the first columns only
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#222}
 nav a{margin-right:12px} h2{border-bottom:1px solid #ccc;padding-top:12px} table{border-collapse:collapse;margin:8px 0}
-td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;max-width:480px;overflow-wrap:anywhere} th{background:#f4f4f4}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;max-width:480px;overflow-wrap:anywhere} th{background:#f4f4f4;overflow-wrap:normal}
 .grid{display:flex;flex-wrap:wrap;gap:8px} .grid figure{margin:0} figcaption{font-size:12px;color:#555}
 img.sheet{max-width:100%} img.thumb{height:96px} .muted{color:#777} code{font-size:12px}"""
 
