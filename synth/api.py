@@ -121,3 +121,11 @@ def _param_ranges(params_json: list[str | None]) -> dict[str, Any]:
 
 def schema() -> dict[str, Any]:
     return RecipeModel.model_json_schema()
+
+
+def ssl_apply(task: str, params: Any = None, workspace: str | Workspace | None = None, *,
+              version: int | str | None = None, workers: int = 1, message: str | None = None) -> Any:
+    """Compute pretext labels for the rows of a stored version (real data too); commits a new version
+    unless nothing changes."""
+    from .ssl_apply import apply_to_version
+    return apply_to_version(_ws(workspace), task, params, version=version, workers=workers, message=message)

@@ -13,7 +13,7 @@ from . import api
 from .errors import SynthError
 
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
-COMMAND_MODULES: list[str] = ["synth.cli_images", "synth.cli_text", "synth.cli_sweep"]
+COMMAND_MODULES: list[str] = ["synth.cli_images", "synth.cli_text", "synth.cli_ssl", "synth.cli_table", "synth.cli_sweep"]
 
 
 def _ws_option(f: Any) -> Any:

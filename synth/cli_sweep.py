@@ -9,17 +9,21 @@ import click
 from .errors import SynthError
 
 
-class _SweepGroup(click.Group):
-    """`synth sweep FILE` runs a sweep; `synth sweep status` is a subcommand: any first argument that is
-    not a subcommand name is taken as a sweep file for `run`."""
+class _DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a subcommand, goes to a default subcommand:
+    `synth sweep FILE` is `synth sweep run FILE`, `synth report 3` is `synth report card 3`."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            return "run", self.commands["run"], args
-        return super().resolve_command(ctx, args)
+    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
 
 
-@click.group("sweep", cls=_SweepGroup)
+@click.group("sweep", cls=_DefaultGroup, default="run")
 def sweep_group() -> None:
     """Run a domain-randomization sweep (`synth sweep SWEEP.yaml`) or show its state (`synth sweep status`)."""
 
@@ -91,7 +95,13 @@ def _overrides(overrides: dict[str, Any]) -> str:
     return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items())
 
 
-@click.command("report")
+@click.group("report", cls=_DefaultGroup, default="card")
+def report_group() -> None:
+    """Reports: `synth report [VERSION] -o DIR` writes the HTML dataset card; `synth report table` scores a
+    synthetic table against the real one."""
+
+
+@report_group.command("card")
 @click.argument("version", required=False)
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), default="report", show_default=True)
 @click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE")
@@ -107,4 +117,11 @@ def report_cmd(version: str | None, out: str, workspace: str | None, samples: in
     click.echo(f"wrote {path}")
 
 
-COMMANDS = [sweep_group, report_cmd]
+def _table_report() -> None:
+    # `synth report table` (synth.cli_table) lives in the same `report` group as the dataset card
+    from .cli_table import report_table
+    report_group.add_command(report_table)
+
+
+_table_report()
+COMMANDS = [sweep_group, report_group]

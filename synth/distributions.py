@@ -299,8 +299,40 @@ class Choice(Distribution):
         return {self.name: {"values": list(self.values_), "weights": list(self.weights)}}
 
 
+@dataclass(frozen=True)
+class Cycle(Distribution):
+    """Values in turn by sample index (`index % len(values)`): exactly balanced classes, no randomness."""
+    values_: tuple[Any, ...]
+    name: ClassVar[str] = "cycle"
+    arg_names: ClassVar[tuple[str, ...]] = ("values",)
+
+    @classmethod
+    def from_args(cls, args: Any) -> Cycle:
+        if isinstance(args, dict) and set(args) == {"values"}:
+            args = args["values"]
+        if not isinstance(args, list) or not args:
+            raise DistributionError("cycle takes a non-empty list of values")
+        return cls(tuple(args))
+
+    def at(self, index: int) -> Any:
+        return self.values_[index % len(self.values_)]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        raise TypeError("cycle depends on the sample index: call at(index)")
+
+    def values(self) -> list[Any]:
+        return list(self.values_)
+
+    def support(self) -> tuple[float, float] | None:
+        return Choice(self.values_).support()
+
+    def to_yaml(self) -> dict[str, Any]:
+        return {self.name: list(self.values_)}
+
+
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
-    d.name: d for d in (Constant, Uniform, LogUniform, Normal, TruncNormal, Triangular, RandInt, Bernoulli, Choice)
+    d.name: d for d in (Constant, Uniform, LogUniform, Normal, TruncNormal, Triangular, RandInt, Bernoulli, Choice,
+                        Cycle)
 }
 
 

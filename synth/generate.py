@@ -163,8 +163,12 @@ class Staging:
         fs.mv(tmp, final)
 
     def clear(self) -> None:
-        if self.ws.fs.exists(self.dir):
-            self.ws.fs.rm(self.dir, recursive=True)
+        fs = self.ws.fs
+        if fs.exists(self.dir):
+            fs.rm(self.dir, recursive=True)
+        parent = self.dir.rsplit("/", 1)[0]
+        if fs.exists(parent) and not fs.ls(parent, detail=False):
+            fs.rmdir(parent)
 
 
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,

@@ -33,6 +33,8 @@ class Plan:
             dist = self.recipe.specs[path]
             if isinstance(dist, D.Constant):
                 value = dist.value
+            elif isinstance(dist, D.Cycle):
+                value = dist.at(index)
             else:
                 value = dist.sample(rng_for(seed, index, "params." + path))
             recorded[path] = value.to_yaml() if isinstance(value, D.Distribution) else value

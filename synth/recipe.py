@@ -258,8 +258,14 @@ def _ssl(model: RecipeModel, lines: dict, file: str) -> list[tuple[str, Any]]:
             raise RecipeError(exc.message, file=f or file, line=ln, field=f"ssl[{i}].task") from None
         try:
             task_params = task_cls.Params.model_validate(spec.params)
+            check = getattr(task_cls(), "check", None)
+            if check is not None:
+                check(task_params)
         except ValidationError as exc:
             raise _model_error(exc, lines, file, task_cls.Params, (*where, "params")) from None
+        except ValueError as exc:
+            f, ln = _line(lines, (*where, "params"))
+            raise RecipeError(str(exc), file=f or file, line=ln, field=f"ssl[{i}].params") from None
         scene_modality = None
         scene_cls = get_scene(model.scene)
         scene_modality = getattr(scene_cls, "modality", None)
@@ -397,7 +403,7 @@ def _leaf(fld: Any, value: Any, where: tuple[str, ...], dotted: str, lines: dict
                 raise fail(f"{dist.name} can draw {v!r}, which {scene}.{dotted} does not accept: "
                            f"{_type_msg(exc, dotted, scene)}") from None
         return dist
-    if _is_int(fld.annotation) and dist.support() is not None:
+    if _is_int(fld.annotation) and not isinstance(dist, D.RandInt):
         raise fail(f"{scene}.{dotted} is an integer; use randint or choice, not {dist.name}")
     if dist.support() is None:
         raise fail(f"{dist.name} does not give values {scene}.{dotted} accepts")

@@ -1,4 +1,5 @@
-"""Reusable image operators: lighting, camera, material and distortion, with labels that move with pixels."""
+"""Reusable operators: image lighting, camera, material and distortion (labels move with pixels), and
+audio synthesis and augmentation kernels (synth.ops.audio, synth.ops.audio_augment)."""
 from __future__ import annotations
 
 from .base import AnnotatedImage, ImageOp, OpParams

@@ -85,3 +85,15 @@ def test_support_of_each_distribution():
     assert D.parse({"randint": [3, 5]}).values() == [3, 4, 5]
     assert D.parse({"normal": [0, 1]}).support() == (-np.inf, np.inf)
     assert D.parse({"choice": [1, 5, 3]}).support() == (1, 5)
+
+
+def test_cycle_balances_values_by_index(write_recipe):
+    from synth import api
+    from synth.plan import Plan
+    recipe = api.validate(write_recipe("name: c\nscene: shapes\ncount: 12\n"
+                                       "params: {num_objects: {cycle: [1, 2, 3]}}\n"))
+    drawn = [Plan(recipe).params_for(i).recorded["num_objects"] for i in range(12)]
+    assert drawn == [1, 2, 3] * 4
+    assert D.parse({"cycle": [1, 2]}).to_yaml() == {"cycle": [1, 2]}
+    with pytest.raises(D.DistributionError, match="non-empty list"):
+        D.parse({"cycle": []})

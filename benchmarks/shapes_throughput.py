@@ -1,0 +1,53 @@
+"""Shapes end to end (render, PNG image + mask, store, manifest commit) with 1 and 2 workers.
+
+Usage: python benchmarks/shapes_throughput.py [--count 2000] [--runs 3]
+Prints samples/s per worker count (median of runs) and the 2-worker / 1-worker ratio.
+Targets (issue 2): >= 300 samples/s per worker; 2 workers >= 1.7x of 1.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from synth import api
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "shapes.yaml"
+
+
+def run(count: int, workers: int) -> float:
+    root = tempfile.mkdtemp(prefix="synth-bench-")
+    try:
+        t0 = time.perf_counter()
+        result = api.generate(RECIPE, os.path.join(root, "ws"), count=count, workers=workers)
+        elapsed = time.perf_counter() - t0
+        assert result.new_rows == count
+        return count / elapsed
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    rates = {}
+    for workers in (1, 2):
+        samples = [run(args.count, workers) for _ in range(args.runs)]
+        rates[workers] = statistics.median(samples)
+        print(f"workers={workers}: " + ", ".join(f"{s:.0f}" for s in samples) + f" samples/s  (median {rates[workers]:.0f})")
+    print()
+    print(f"| workers | samples/s (median of {args.runs}) | per worker |")
+    print("|---|---|---|")
+    for w, r in rates.items():
+        print(f"| {w} | {r:.0f} | {r / w:.0f} |")
+    print(f"\nratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x   (load average now: {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
+    main()

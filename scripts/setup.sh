@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up everything synth needs on a fresh Debian machine with Python 3.11 and pip:
+# the Debian packages in deps/apt.txt (when run as root), uv (inside the clone), and the locked venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. Debian packages (fonts, WordNet data, Blender's X/GL libraries, Chromium for the report test)
+want=$(grep -v '^\s*#' deps/apt.txt | awk 'NF{print $1}' | sort -u)
+missing=()
+for pkg in $want; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (install them as root): ${missing[*]}" >&2
+  fi
+fi
+
+# 2. uv, pinned, installed into the clone (nothing outside it is relied on)
+UV_VERSION=0.13.8
+if [ ! -x .tools/bin/uv ]; then
+  echo "setup: installing uv $UV_VERSION into .tools/"
+  python3 -m venv .tools
+  .tools/bin/python -m pip install -q "uv==$UV_VERSION"
+fi
+
+# 3. the project's locked environment, all extras (3d, ray) and the dev group
+export UV_PYTHON_DOWNLOADS=never
+.tools/bin/uv sync --frozen --all-extras --python python3.11 -q

@@ -1,0 +1,1 @@
+"""Tables from declared or fitted distributions: column specs, Gaussian copula sampling, expressions."""

@@ -1,0 +1,42 @@
+"""Table blocks as stored blobs: encode one block (Parquet or CSV), and read a dataset version's blocks
+back from a workspace as one DataFrame, in sample order."""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+
+from ..errors import SynthError
+
+
+def encode_block(frame: pd.DataFrame, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "csv":
+        frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    else:
+        frame.to_parquet(out, index=False, engine="pyarrow", compression="zstd")
+    return out.getvalue()
+
+
+def decode_block(data: bytes, fmt: str) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data)) if fmt == "csv" else pd.read_parquet(io.BytesIO(data))
+
+
+def load_table(workspace: Any, version: int | str | None = None, recipe: str | None = None) -> pd.DataFrame:
+    """Concatenate the table blocks of a version (optionally of one recipe) in (recipe, index) order."""
+    from .. import api
+    ws = api.open_workspace(workspace) if isinstance(workspace, str) or workspace is None else workspace
+    rows = ws.manifest.to_table(version=version, columns=["recipe_name", "index", "payloads"]).to_pylist()
+    blocks = []
+    for row in sorted(rows, key=lambda r: (r["recipe_name"] or "", r["index"])):
+        if recipe is not None and row["recipe_name"] != recipe:
+            continue
+        payload = json.loads(row["payloads"] or "{}").get("table")
+        if payload and payload.get("kind") == "bytes":
+            blocks.append(decode_block(ws.store.get(payload["hash"]), payload.get("format") or "parquet"))
+    if not blocks:
+        raise SynthError(f"version {version if version is not None else 'latest'} holds no table blocks"
+                         + (f" of recipe '{recipe}'" if recipe else ""), field="version")
+    return pd.concat(blocks, ignore_index=True)

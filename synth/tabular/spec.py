@@ -1,0 +1,179 @@
+"""Column specs of a declared table, as a recipe writes them: numeric (any scipy.stats distribution),
+categorical, boolean, datetime, identifier, Faker text, derived (expression); plus correlation and target."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from scipy import stats
+
+from .expr import Expression
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MissingWhen(_Spec):
+    expr: str = Field(..., description="Condition on other columns, e.g. \"age > 60\" (missing at random).")
+    rate: float = Field(..., ge=0, le=1, description="Chance a value is missing where the condition holds.")
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        Expression(v)
+        return v
+
+
+class _Column(_Spec):
+    missing: float = Field(0.0, ge=0, le=1, description="Missing completely at random: chance a value is null.")
+    missing_when: MissingWhen | None = Field(None, description="Missing at random: null more often where expr holds.")
+
+
+class NumericColumn(_Column):
+    type: Literal["numeric"] = "numeric"
+    dist: str = Field("norm", description="Name of a scipy.stats distribution (norm, lognorm, gamma, beta, ...).")
+    params: dict[str, float] = Field(default_factory=dict, description="Its shape, loc and scale arguments.")
+    min: float | None = Field(None, description="Lower bound: the distribution is truncated there.")
+    max: float | None = Field(None, description="Upper bound: the distribution is truncated there.")
+    round: int | None = Field(None, ge=0, le=12, description="Decimals kept; 0 gives integers.")
+
+    @model_validator(mode="after")
+    def _frozen_distribution(self) -> NumericColumn:
+        self.frozen()
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+    def frozen(self) -> Any:
+        family = getattr(stats, self.dist, None)
+        if not isinstance(family, (stats.rv_continuous, stats.rv_discrete)):
+            raise ValueError(f"'{self.dist}' is not a scipy.stats distribution (e.g. norm, lognorm, gamma, beta, "
+                             f"expon, uniform, weibull_min, poisson)")
+        try:
+            frozen = family(**self.params)
+            frozen.ppf(0.5)
+        except TypeError as exc:
+            raise ValueError(f"{self.dist}: bad params {self.params}: {exc}") from None
+        return frozen
+
+
+class CategoricalColumn(_Column):
+    type: Literal["categorical"] = "categorical"
+    values: list[Any] = Field(..., min_length=1, description="Categories, in the order the copula ranks them.")
+    weights: list[float] | None = Field(None, description="Relative frequencies (default: equal).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("values"), dict):  # {a: 0.5, b: 0.5}
+            data = {**data, "weights": list(data["values"].values()), "values": list(data["values"])}
+        return data
+
+    @model_validator(mode="after")
+    def _weights(self) -> CategoricalColumn:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.values)} values need {len(self.values)} weights")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 and not all zero")
+        return self
+
+
+class BooleanColumn(_Column):
+    type: Literal["boolean"] = "boolean"
+    p: float = Field(0.5, ge=0, le=1, description="Chance of true.")
+
+
+class DatetimeColumn(_Column):
+    type: Literal["datetime"] = "datetime"
+    start: dt.date = Field(..., description="First day (YYYY-MM-DD).")
+    end: dt.date = Field(..., description="Last day, included.")
+    month_weights: list[float] | None = Field(None, min_length=12, max_length=12,
+                                              description="Seasonality: relative weight of Jan..Dec.")
+    weekday_weights: list[float] | None = Field(None, min_length=7, max_length=7,
+                                                description="Relative weight of Mon..Sun.")
+    trend: float = Field(0.0, ge=-10, le=10, description="Growth: the last day is e^trend times as likely as the first.")
+    time_of_day: bool = Field(False, description="Add a uniform time of day (else dates at midnight).")
+
+    @model_validator(mode="after")
+    def _range(self) -> DatetimeColumn:
+        if self.start > self.end:
+            raise ValueError(f"start ({self.start}) is after end ({self.end})")
+        for name in ("month_weights", "weekday_weights"):
+            w = getattr(self, name)
+            if w is not None and (any(x < 0 for x in w) or sum(w) <= 0):
+                raise ValueError(f"{name} must be >= 0 and not all zero")
+        return self
+
+
+class IdColumn(_Column):
+    type: Literal["id"] = "id"
+    prefix: str = Field("", max_length=32, description="Text before the random part.")
+    digits: int = Field(16, ge=4, le=32, description="Random hex digits (16 = 64 bits: collisions negligible).")
+
+
+class FakerColumn(_Column):
+    type: Literal["faker"] = "faker"
+    provider: str = Field(..., description="Faker provider method: name, email, city, company, phone_number, ...")
+    locale: str = Field("en_US", description="Faker locale.")
+    pool: int = Field(0, ge=0, le=1_000_000, description="0: one Faker call per row; N: draw rows from N "
+                                                         "Faker values (Faker costs ~0.2 ms a call).")
+
+    @model_validator(mode="after")
+    def _provider(self) -> FakerColumn:
+        from faker import Faker
+        try:
+            fake = Faker(self.locale)
+        except AttributeError:
+            raise ValueError(f"unknown Faker locale '{self.locale}'") from None
+        if self.provider.startswith("_") or self.provider.startswith("seed") or \
+                not callable(getattr(fake, self.provider, None)):
+            raise ValueError(f"'{self.provider}' is not a Faker provider (e.g. name, email, city, company)")
+        return self
+
+
+class DerivedColumn(_Column):
+    type: Literal["derived"] = "derived"
+    expr: str = Field(..., description="Expression of earlier columns, e.g. \"income / 12\".")
+    round: int | None = Field(None, ge=0, le=12, description="Decimals kept; 0 gives integers.")
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        Expression(v)
+        return v
+
+
+Column = Annotated[Union[NumericColumn, CategoricalColumn, BooleanColumn, DatetimeColumn, IdColumn, FakerColumn,
+                         DerivedColumn], Field(discriminator="type")]
+COPULA_TYPES = (NumericColumn, CategoricalColumn, BooleanColumn, DatetimeColumn)
+
+
+class Logistic(_Spec):
+    intercept: float = Field(0.0, description="Log-odds when every term is 0.")
+    terms: dict[str, float] = Field(..., description="Expression -> coefficient, e.g. {tenure_months: -0.05, "
+                                                     "\"plan == 'pro'\": -0.8}.")
+
+
+class TargetSpec(_Spec):
+    name: str = Field("target", description="Target column name.")
+    rule: str | None = Field(None, description="Expression giving the target (e.g. \"spend > 100\").")
+    logistic: Logistic | None = Field(None, description="Bernoulli(sigmoid(intercept + sum coef * term)).")
+
+    @model_validator(mode="after")
+    def _one(self) -> TargetSpec:
+        if (self.rule is None) == (self.logistic is None):
+            raise ValueError("target needs exactly one of 'rule' or 'logistic'")
+        for source in [self.rule] if self.rule else list(self.logistic.terms):
+            Expression(source)
+        return self
+
+
+class CorrelationMatrix(_Spec):
+    columns: list[str] = Field(..., min_length=2, description="Columns the matrix rows/cols refer to.")
+    matrix: list[list[float]] = Field(..., description="Symmetric, unit diagonal, positive semi-definite.")
+
+
+Correlation = Union[list[tuple[str, str, float]], CorrelationMatrix]
