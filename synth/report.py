@@ -18,6 +18,7 @@ SECTIONS = [("summary", "Summary"), ("counts", "Counts"), ("params", "Sampled pa
             ("labels", "Label statistics"), ("contact-sheets", "Contact sheets"), ("sweep", "Sweep variants")]
 MAX_BARS = 30          # categorical plots keep the most frequent values
 MAX_COLUMNS = 16       # table rows: plot the first columns only
+MAX_BLOCKS = 4         # table blocks read for column shapes (each can hold 10k rows)
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#222}
 nav a{margin-right:12px} h2{border-bottom:1px solid #ccc;padding-top:12px} table{border-collapse:collapse;margin:8px 0}
@@ -156,7 +157,7 @@ def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _labels(page: Page, rows: list[dict], **_: Any) -> None:
+def _labels(page: Page, rows: list[dict], *, ws: Any, **_: Any) -> None:
     stats = _label_stats(rows)
     shown = 0
     for title, series in stats.items():
@@ -174,7 +175,7 @@ def _labels(page: Page, rows: list[dict], **_: Any) -> None:
         page.add(f'<p class="muted">not in this version: {_e(", ".join(absent))}</p>')
     if not shown:
         page.add('<p class="muted">no label statistics apply to this version</p>')
-    _column_shapes(page, rows)
+    _column_shapes(page, rows, ws)
 
 
 def _label_stats(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
@@ -189,9 +190,10 @@ def _label_stats(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
                 x0, y0, x1, y1 = o["box"]
                 boxes_w.append(x1 - x0)
                 boxes_h.append(y1 - y0)
-        if isinstance(labels.get("transcript"), str):
-            lengths.append(len(labels["transcript"]))
-            words.append(len(labels["transcript"].split()))
+        text = labels.get("transcript", labels.get("text"))  # OCR/ASR transcript, or an utterance's text
+        if isinstance(text, str):
+            lengths.append(len(text))
+            words.append(len(text.split()))
         if isinstance(labels.get("events"), list):
             per_clip.append(len(labels["events"]))
             durations += [e["offset_s"] - e["onset_s"] for e in labels["events"] if "onset_s" in e]
@@ -200,21 +202,43 @@ def _label_stats(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
             "audio events": {"event duration (s)": durations, "events per clip": per_clip}}
 
 
-def _column_shapes(page: Page, rows: list[dict]) -> None:
+def _column_shapes(page: Page, rows: list[dict], ws: Any) -> None:
+    """Per-column distributions of table samples: inline `row` payloads and stored table blocks."""
     columns: dict[str, list[Any]] = {}
+    n_blocks = 0
     for r in rows:
         for p in r["payloads"].values():
             if p.get("kind") == "row" and isinstance(p.get("value"), dict):
                 for k, v in p["value"].items():
                     columns.setdefault(k, []).append(v)
+            elif p.get("kind") == "bytes" and p.get("format") in ("parquet", "csv") and n_blocks < MAX_BLOCKS:
+                from .tabular.blocks import decode_block
+                n_blocks += 1
+                frame = decode_block(ws.store.get(p["hash"]), p["format"])
+                for k in frame.columns:
+                    columns.setdefault(str(k), []).extend(frame[k].dropna().tolist())
     if not columns:
         page.add('<p class="muted">no table rows: column shapes do not apply</p>')
         return
-    page.add(f"<h3>column shapes</h3><p>{len(columns)} columns"
-             + (f", the first {MAX_COLUMNS} plotted" if len(columns) > MAX_COLUMNS else "") + '</p><div class="grid">')
+    page.add(f"<h3>column shapes</h3><p>{len(columns)} columns" + (f" from the first {n_blocks} table blocks"
+             if n_blocks else "") + (f", the first {MAX_COLUMNS} plotted" if len(columns) > MAX_COLUMNS else "")
+             + '</p><div class="grid">')
     for name, vals in list(columns.items())[:MAX_COLUMNS]:
-        page.figure(_histogram([v for v in vals if v is not None], name), f"column {name}")
+        vals = [_plain(v) for v in vals if v is not None]
+        distinct = len(set(vals))
+        note = f", top {MAX_BARS} of {distinct} distinct values" if distinct > MAX_BARS and \
+            not all(isinstance(v, float) for v in vals) else ""
+        page.figure(_histogram(vals, name), f"column {name} ({len(vals)} values{note})")
     page.add("</div>")
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars (from table blocks) as Python numbers or strings."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return str(value)
 
 
 def _contact_sheets(page: Page, rows: list[dict], *, ws: Any, samples: int, **_: Any) -> None:
@@ -237,14 +261,39 @@ def _contact_sheets(page: Page, rows: list[dict], *, ws: Any, samples: int, **_:
                     else None
                 tiles.append((image, r["labels"], mask, r["params"]))
             page.add(page.image(contact_sheet(tiles), "sheet", f"contact sheet of {scene}"))
-        else:  # text, audio or table scenes: show what each sample holds
+        elif any(r["payloads"].get("audio", {}).get("hash") for r in picks):
+            page.figure(_waveforms(ws, picks), f"{scene}: waveforms with labelled events")
+        else:  # text or table scenes: show what each sample holds
             page.add(_table(["index", "split", "sample"], [[r["index"], r["split"], _describe(r)] for r in picks]))
+
+
+def _waveforms(ws: Any, rows: list[dict]) -> Any:
+    import matplotlib.pyplot as plt
+
+    from .sample import decode_blob
+
+    rows = [r for r in rows if r["payloads"].get("audio", {}).get("hash")]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.1 * len(rows) + 0.4), squeeze=False)
+    for ax, r in zip(axes[:, 0], rows):
+        samples, sr = decode_blob("audio", ws.store.get(r["payloads"]["audio"]["hash"]))
+        mono = samples if samples.ndim == 1 else samples.mean(axis=1)
+        step = max(1, len(mono) // 4000)  # a few thousand points draw the envelope well enough
+        ax.plot(np.arange(0, len(mono), step) / sr, mono[::step], lw=0.5, color="#333")
+        for e in r["labels"].get("events") or []:
+            if "onset_s" in e:
+                ax.axvspan(e["onset_s"], e["offset_s"], alpha=0.25, color="#dd8452")
+                ax.text(e["onset_s"], 0.8, str(e.get("class", "")), fontsize=7, transform=ax.get_xaxis_transform())
+        ax.set_yticks([])
+        ax.set_ylabel(f"#{r['index']}", fontsize=8)
+    axes[-1, 0].set_xlabel("seconds")
+    return fig
 
 
 def _describe(row: dict) -> str:
     labels = row["labels"]
-    if isinstance(labels.get("transcript"), str):
-        return labels["transcript"][:200]
+    for key in ("transcript", "text"):
+        if isinstance(labels.get(key), str):
+            return labels[key][:200]
     inline = {k: p.get("value") for k, p in row["payloads"].items() if "value" in p}
     return json.dumps(inline or labels, sort_keys=True)[:200]
 

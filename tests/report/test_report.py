@@ -14,6 +14,7 @@ from synth import api
 from synth.report import SECTIONS
 from synth.sweep import load_sweep, run_sweep
 
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 SHAPES = """name: shapes_small
@@ -55,6 +56,8 @@ def report(tmp_path_factory) -> tuple[Path, Path]:
     api.generate(tmp / "shapes.yaml", ws, workers=1)
     api.generate(tmp / "words.yaml", ws, workers=1)
     run_sweep(load_sweep(tmp / "sweep.yaml"), ws, workers=1)
+    api.generate(RECIPES / "sound_events.yaml", ws, count=2, workers=1)  # audio events
+    api.generate(RECIPES / "customers.yaml", ws, count=1, workers=1)  # a table block: column shapes
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "report", "-w", str(tmp / "ws"), "-o",
                            str(tmp / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -109,13 +112,16 @@ def test_report_plots_every_varying_param_and_the_label_stats(report):
         assert f'alt="{param} (' in text, param
     for stat in ("objects per image", "box width (px)", "transcript length (chars)"):
         assert f'alt="{stat}: n=' in text, stat
-    assert "not in this version: audio events" in text
+    assert 'alt="event duration (s): n=' in text and 'alt="events per clip: n=' in text
+    assert 'alt="column age (10000 values)"' in text and 'alt="column plan (10000 values)"' in text
+    assert "waveforms with labelled events" in text
     ws = api.open_workspace(str(tmp / "ws"))
     rows = ws.manifest.to_table().to_pylist()
     n_objects = sum(len(json.loads(r["labels"]).get("objects", [])) for r in rows)
     assert f"box width (px): n={n_objects}," in text
-    info = api.show(ws)
-    assert f"count per class ({sum(info['classes'].values())} in all)" in text
+    labels = [json.loads(r["labels"]) for r in rows]
+    n_classes = sum(len(lb.get("objects", [])) + len(lb.get("events", [])) + ("class" in lb) for lb in labels)
+    assert f"count per class ({n_classes} in all)" in text  # object, sample and audio event classes
 
 
 def test_report_of_an_unknown_version_is_a_clear_error(report, tmp_path):
