@@ -14,7 +14,7 @@ from .errors import SynthError
 
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
 COMMAND_MODULES: list[str] = ["synth.cli_images", "synth.cli_text", "synth.cli_ssl", "synth.cli_table",
-                              "synth.cli_data"]
+                              "synth.cli_data", "synth.cli_sweep"]  # cli_sweep after cli_table: its report group wraps table's
 
 
 def _ws_option(f: Any) -> Any:

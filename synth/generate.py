@@ -173,7 +173,7 @@ class Staging:
 
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,
              executor: str = "local", progress: Callable[[int, int], None] | None = None,
-             executor_options: dict[str, Any] | None = None) -> GenerateResult:
+             executor_options: dict[str, Any] | None = None, extra: dict[str, str] | None = None) -> GenerateResult:
     started = time.perf_counter()
     rhash = recipe.hash
     workers = max(1, workers or os.cpu_count() or 1)
@@ -197,7 +197,7 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
     if new_rows:
         new_rows.sort(key=lambda r: r["index"])
         msg = message or f"generate {recipe.name}: {len(new_rows)} samples"
-        extra = {"recipe": recipe.name, "recipe_hash": rhash}
+        extra = {"recipe": recipe.name, "recipe_hash": rhash, **(extra or {})}
         if ws.manifest.uri.startswith("memory://"):  # one process only: no concurrent writers to guard against
             version = ws.manifest.commit(rows_to_table(new_rows), msg, operation="generate", extra=extra)
         else:
