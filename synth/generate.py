@@ -7,18 +7,18 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pyarrow as pa
 
 from .errors import RecipeError, SynthError
-from .manifest import rows_to_table
 from .plan import Plan, assign_split, sample_id
 from .recipe import Recipe
 from .sample import Sample, canonical_json
 from .seeding import RENDER_STREAM, rng_for, sample_seed
 from .store import Store
-from .workspace import Workspace
+
+if TYPE_CHECKING:  # workers never import Lance: it costs seconds of start-up per process
+    from .workspace import Workspace
 
 
 @dataclass
@@ -174,6 +174,8 @@ class Staging:
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,
              executor: str = "local", progress: Callable[[int, int], None] | None = None,
              executor_options: dict[str, Any] | None = None, extra: dict[str, str] | None = None) -> GenerateResult:
+    from .manifest import rows_to_table
+
     started = time.perf_counter()
     rhash = recipe.hash
     workers = max(1, workers or os.cpu_count() or 1)
