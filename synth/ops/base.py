@@ -41,6 +41,7 @@ class AnnotatedImage:
     depth: np.ndarray | None = None
     mm_per_px: float = 0.25
     camera_mm: tuple[float, float, float] | None = None  # camera centre in the plane frame, mm
+    backdrop: np.ndarray | None = None  # float32 HxWx3 scene without its objects: fills what warps bring in
 
     @property
     def height(self) -> int:
@@ -75,15 +76,12 @@ class AnnotatedImage:
         """Apply a 3x3 homography (continuous coordinates, src -> dst) to pixels, maps and labels."""
         w, h = size
         H_cv = _shift(-0.5) @ H @ _shift(0.5)  # OpenCV's integer-centred pixels
-        def warp(a: np.ndarray | None, interp: int) -> np.ndarray | None:
+        def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            is_image = a is self.image
-            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp,
-                                       borderMode=image_border if is_image else cv2.BORDER_CONSTANT,
-                                       borderValue=border_value if is_image else 0)
+            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp, borderMode=border, borderValue=value)
         fwd = lambda pts: _apply_h(H, pts)  # noqa: E731
-        return self._warped(warp, fwd, (w, h))
+        return self._warped(warp, fwd, (w, h), image_border, border_value)
 
     def remap(self, inverse: PointFn, size: tuple[int, int] | None = None,
               dense: tuple[np.ndarray, np.ndarray] | None = None) -> AnnotatedImage:
@@ -98,22 +96,29 @@ class AnnotatedImage:
             dense = (src[:, 0].reshape(h, w), src[:, 1].reshape(h, w))
         mx, my = dense[0].astype(np.float32) - 0.5, dense[1].astype(np.float32) - 0.5
         m1, m2 = cv2.convertMaps(mx, my, cv2.CV_16SC2)  # fixed-point maps: several times faster remaps
-        def warp(a: np.ndarray | None, interp: int) -> np.ndarray | None:
+        def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
             if interp == cv2.INTER_NEAREST:
-                return cv2.remap(a, mx, my, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            return cv2.remap(a, m1, m2, interp, borderMode=cv2.BORDER_REPLICATE)
-        return self._warped(warp, lambda pts: invert_points(inverse, pts), (w, h))
+                return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
+        return self._warped(warp, lambda pts: invert_points(inverse, pts), (w, h), cv2.BORDER_REPLICATE, 0.0)
 
-    def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int]) -> AnnotatedImage:
-        lin = cv2.INTER_LINEAR
+    def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
+                border_value: float) -> AnnotatedImage:
+        lin, rep = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
         mask = warp(self.mask, cv2.INTER_NEAREST) if self.mask is not None else None
         if mask is not None and self.mask.dtype != np.int32:
             mask = mask.astype(self.mask.dtype)
-        out = replace(self, image=warp(self.image, lin), mask=mask, normals=warp(self.normals, lin),
-                      gloss=warp(self.gloss, lin), plane_xy=warp(self.plane_coords(), lin),
-                      depth=warp(self.depth, lin), labels=move_labels(self.labels, fwd, size, mask))
+        backdrop = warp(self.backdrop, lin, cv2.BORDER_REFLECT)
+        if backdrop is None:
+            image = warp(self.image, lin, image_border, border_value)
+        else:  # what the warp brings in from beyond the frame is backdrop, never a mirrored (unlabelled) object
+            inside = warp(np.ones(self.image.shape[:2], np.float32), lin)
+            image = warp(self.image, lin) + backdrop * (1 - inside)[..., None]
+        out = replace(self, image=image, mask=mask, normals=warp(self.normals, lin, rep), backdrop=backdrop,
+                      gloss=warp(self.gloss, lin, rep), plane_xy=warp(self.plane_coords(), lin, rep),
+                      depth=warp(self.depth, lin, rep), labels=move_labels(self.labels, fwd, size, mask))
         if out.normals is not None:
             out.normals /= np.maximum(np.linalg.norm(out.normals, axis=-1, keepdims=True), 1e-6)
         return out
