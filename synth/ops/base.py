@@ -2,6 +2,7 @@
 surface maps and every label (boxes, quads, polygons, keypoints) together."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -84,10 +85,12 @@ class AnnotatedImage:
         return self._warped(warp, fwd, (w, h), image_border, border_value)
 
     def remap(self, inverse: PointFn, size: tuple[int, int] | None = None,
-              dense: tuple[np.ndarray, np.ndarray] | None = None) -> AnnotatedImage:
+              dense: tuple[np.ndarray, np.ndarray] | None = None, forward: PointFn | None = None,
+              image_border: int = cv2.BORDER_REPLICATE) -> AnnotatedImage:
         """Warp by `inverse` (dst point -> src point, continuous, vectorised over Nx2); labels move with
-        the forward map, found by Newton iteration on `inverse`. `dense` is the same map already
-        evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it."""
+        `forward` (src -> dst), by default found by Newton iteration on `inverse`. `dense` is the same map
+        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it.
+        `image_border`: what the image shows beyond the source (replicated edge, or 0 = transparent)."""
         w, h = size or (self.width, self.height)
         if dense is None:
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -102,7 +105,8 @@ class AnnotatedImage:
             if interp == cv2.INTER_NEAREST:
                 return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
             return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
-        return self._warped(warp, lambda pts: invert_points(inverse, pts), (w, h), cv2.BORDER_REPLICATE, 0.0)
+        fwd = forward if forward is not None else (lambda pts: invert_points(inverse, pts))
+        return self._warped(warp, fwd, (w, h), image_border, 0.0)
 
     def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
                 border_value: float) -> AnnotatedImage:
@@ -117,11 +121,13 @@ class AnnotatedImage:
             inside = warp(np.ones(self.image.shape[:2], np.float32), lin)
             image = warp(self.image, lin) + backdrop * (1 - inside)[..., None]
         out = replace(self, image=image, mask=mask, normals=warp(self.normals, lin, rep), backdrop=backdrop,
-                      gloss=warp(self.gloss, lin, rep), plane_xy=warp(self.plane_coords(), lin, rep),
+                      gloss=warp(self.gloss, lin, rep), plane_xy=warp(self.plane_xy, lin, rep),
                       depth=warp(self.depth, lin, rep), labels=move_labels(self.labels, fwd, size, mask))
         if out.normals is not None:
             out.normals /= np.maximum(np.linalg.norm(out.normals, axis=-1, keepdims=True), 1e-6)
         return out
+    # plane_xy = None means "each pixel lies where it is drawn": true of a sheet deformed on its plane,
+    # so surface warps leave it None; only after the camera pose does it hold a real map to warp.
 
 
 class ImageOp:
@@ -155,11 +161,19 @@ def iter_geometric(labels: Any) -> Iterator[dict]:
                 yield from iter_geometric(v)
 
 
+def copy_labels(labels: dict) -> dict:
+    """A deep copy of JSON-like labels: a JSON round trip is several times faster than copy.deepcopy."""
+    try:
+        return json.loads(json.dumps(labels))
+    except (TypeError, ValueError):  # numpy scalars or other non-JSON values: the slow, general way
+        import copy
+        return copy.deepcopy(labels)
+
+
 def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndarray | None) -> dict:
     """A deep copy of `labels` with every geometric label moved by `fwd` and boxes recomputed. All points
     of all labels go through `fwd` in one vectorised call (Newton inversion is per call, not per point)."""
-    import copy
-    out = copy.deepcopy(labels)
+    out = copy_labels(labels)
     objs = list(iter_geometric(out))
     chunks: list[np.ndarray] = []
     plan: list[list[tuple[str, int, int]]] = []
@@ -210,11 +224,14 @@ def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes
         obj["visible"] = False
 
 
-def densify(poly: np.ndarray, per_edge: int = 16) -> np.ndarray:
-    """Points along a closed polygon's edges, so a curved warp of a straight edge keeps its bulge."""
+def densify(poly: np.ndarray, per_edge: int = 16, spacing_px: float = 8.0) -> np.ndarray:
+    """Points along a closed polygon's edges, so a curved warp of a straight edge keeps its bulge: one
+    every `spacing_px` along each edge, at most `per_edge` (short edges of small labels need few)."""
     nxt = np.roll(poly, -1, axis=0)
-    t = np.linspace(0, 1, per_edge, endpoint=False)[None, :, None]
-    return (poly[:, None, :] * (1 - t) + nxt[:, None, :] * t).reshape(-1, 2)
+    counts = np.clip(np.ceil(np.hypot(*(nxt - poly).T) / spacing_px), 1, per_edge).astype(np.int64)
+    edge = np.repeat(np.arange(len(poly)), counts)
+    t = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) / np.repeat(counts, counts)
+    return poly[edge] * (1 - t[:, None]) + nxt[edge] * t[:, None]
 
 
 def _bounds(pts: np.ndarray) -> list[float]:
@@ -231,11 +248,36 @@ def clip_box(box: list[float], w: int, h: int) -> list[float] | None:
 def mask_boxes(mask: np.ndarray) -> dict[int, list[float]]:
     """Tight box of every instance id in a mask, in continuous pixel-edge coordinates."""
     out: dict[int, list[float]] = {}
-    ids = np.unique(mask)
+    flat = mask.ravel()
+    ids = np.flatnonzero(np.bincount(flat)) if flat.size and flat.min() >= 0 and flat.max() < 1 << 16 else np.unique(flat)
     for i in ids[ids != 0]:
-        ys, xs = np.nonzero(mask == i)
-        out[int(i)] = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+        x, y, w, h = cv2.boundingRect((mask == i).view(np.uint8))
+        out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
     return out
+
+
+def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int = 4) -> np.ndarray:
+    """A smooth map of points (Nx2 -> NxC) evaluated at every pixel centre of a w x h image, as h x w x C
+    float32: exactly on a grid every `step` pixels (one ring beyond the frame), bilinear in between. Far
+    cheaper than evaluating `fn` per pixel; within a small fraction of a pixel for maps smooth at that scale."""
+    nx, ny = -(-w // step) + 2, -(-h // step) + 2
+    # node j sits at x = step * (j - 1) + step / 2; cv2.resize by `step` puts the centre of output pixel
+    # i at node coordinate (i + 0.5) / step - 0.5, i.e. at x = i + 0.5 - step: so crop `step` pixels
+    gx = step * (np.arange(nx, dtype=np.float64) - 1) + step / 2
+    gy = step * (np.arange(ny, dtype=np.float64) - 1) + step / 2
+    xs, ys = np.meshgrid(gx, gy)
+    val = np.asarray(fn(np.c_[xs.ravel(), ys.ravel()]), np.float32).reshape(ny, nx, -1)
+    # output pixel i (centre x = i + 0.5) lies at node coordinate (x - step / 2) / step + 1
+    return upsample(val, step, w, h, offset=(0.5 - step / 2) / step + 1)
+
+
+def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None = None) -> np.ndarray:
+    """Bilinear upsampling straight to w x h (one warpAffine: no oversized copy to crop). By default
+    low-res pixel k covers output pixels [k * factor, (k + 1) * factor), as after an INTER_AREA downsample."""
+    off = (0.5 / factor - 0.5) if offset is None else offset
+    M = np.array([[1 / factor, 0, off], [0, 1 / factor, off]], np.float64)
+    out = cv2.warpAffine(low, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(h, w, -1)
 
 
 # --- point maths ------------------------------------------------------------------------------------
