@@ -43,6 +43,9 @@ class AnnotatedImage:
     mm_per_px: float = 0.25
     camera_mm: tuple[float, float, float] | None = None  # camera centre in the plane frame, mm
     backdrop: np.ndarray | None = None  # float32 HxWx3 scene without its objects: fills what warps bring in
+    # (H plane px -> image px, mm per plane px, camera centre, optical axis) after a camera pose: plane_xy
+    # and depth are computed from it on first use, so an op chain that never reads them never pays for them
+    camera_geometry: tuple | None = None
 
     @property
     def height(self) -> int:
@@ -59,17 +62,32 @@ class AnnotatedImage:
         return cls(image=image.astype(np.float32) * np.float32(1 / 255), **kw)
 
     def to_uint8(self) -> np.ndarray:
-        return np.clip(self.image * 255 + 0.5, 0, 255).astype(np.uint8)
+        # max(., 0) then a saturating, rounding scale: two SIMD passes instead of numpy's four
+        return cv2.convertScaleAbs(cv2.max(self.image, 0.0), alpha=255)
 
     def with_image(self, image: np.ndarray) -> AnnotatedImage:
         return replace(self, image=image.astype(np.float32, copy=False))
 
     def plane_coords(self) -> np.ndarray:
         """Position of every pixel centre on the scene plane, in mm."""
+        if self.plane_xy is None and self.camera_geometry is not None:
+            self._materialise_geometry()
         if self.plane_xy is not None:
             return self.plane_xy
         ys, xs = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
         return np.stack([xs + 0.5, ys + 0.5], axis=-1) * np.float32(self.mm_per_px)
+
+    def depth_map(self) -> np.ndarray | None:
+        """Distance to the camera of every pixel (mm), or None before any camera pose."""
+        if self.depth is None and self.camera_geometry is not None:
+            self._materialise_geometry()
+        return self.depth
+
+    def _materialise_geometry(self) -> None:
+        from .camera import plane_and_depth
+        H, mm, C, axis = self.camera_geometry
+        self.plane_xy, self.depth = plane_and_depth(H, mm, C, axis, self.width, self.height)
+        self.camera_geometry = None
 
     # --- geometry -----------------------------------------------------------------------------------
     def warp_homography(self, H: np.ndarray, size: tuple[int, int], border_value: float = 0.0,
@@ -111,6 +129,8 @@ class AnnotatedImage:
     def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
                 border_value: float) -> AnnotatedImage:
         lin, rep = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+        if self.camera_geometry is not None:  # a later warp moves the camera's maps with the pixels
+            self._materialise_geometry()
         mask = warp(self.mask, cv2.INTER_NEAREST) if self.mask is not None else None
         if mask is not None and self.mask.dtype != np.int32:
             mask = mask.astype(self.mask.dtype)

@@ -52,7 +52,8 @@ class CameraPose(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         H, C, axis = self.geometry(img.width, img.height, img.mm_per_px, p)
         out = img.warp_homography(H, (p.width, p.height))
-        out.plane_xy, out.depth = plane_and_depth(H, img.mm_per_px, C, axis, p.width, p.height)
+        out.plane_xy = out.depth = None
+        out.camera_geometry = (H, img.mm_per_px, C, axis)
         out.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
         return out
 
@@ -99,7 +100,8 @@ class DefocusBlur(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         h, w = img.image.shape[:2]
         # depth is smooth: the radius on every 4th pixel, interpolated, is exact to a hair
-        depth = img.depth[::4, ::4] if img.depth is not None else np.full((1, 1), p.focus_distance_mm, np.float32)
+        depth = img.depth_map()
+        depth = depth[::4, ::4] if depth is not None else np.full((1, 1), p.focus_distance_mm, np.float32)
         radius = self.coc_px(depth, img.width, p)
         rmin, rmax = float(radius.min()), float(radius.max())
         if rmax < 0.3:
@@ -134,6 +136,21 @@ def disc_kernel(radius: float) -> np.ndarray:
     yy, xx = np.mgrid[0:n, 0:n] - n // 2
     k = np.clip(r + 0.5 - np.sqrt(xx**2 + yy**2), 0, 1).astype(np.float32)  # anti-aliased disc
     return k / k.sum()
+
+
+class GaussianBlur(ImageOp):
+    """Gaussian blur (haze, a soft lens, a smudged protective window): kernel 2*ceil(3 sigma) + 1 wide."""
+
+    name = "gaussian_blur"
+
+    class Params(OpParams):
+        sigma_px: float = Field(1.0, ge=0, le=50, description="Standard deviation of the blur in pixels.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if p.sigma_px < 0.1:
+            return img
+        k = 2 * int(np.ceil(3 * p.sigma_px)) + 1
+        return img.with_image(cv2.GaussianBlur(img.image, (k, k), p.sigma_px))
 
 
 class MotionBlur(ImageOp):
