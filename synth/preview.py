@@ -11,7 +11,8 @@ import numpy as np
 TILE = 320
 FONT = cv2.FONT_HERSHEY_PLAIN
 CAPTION_LINE_PX = 12
-CAPTION_LINES = 12
+CAPTION_LINES = 14
+WORD_TEXT_MIN_PX = 12  # smaller words get their transcript in the caption instead
 BOX_RGB, POLY_RGB, QUAD_RGB, FIELD_RGB, KEYPOINT_RGB = (230, 30, 30), (0, 200, 0), (255, 140, 0), (200, 0, 200), (255, 0, 255)
 
 
@@ -32,7 +33,7 @@ def draw_labels(image: np.ndarray, labels: dict, mask: np.ndarray | None = None,
     if mask is not None and mask.max() > 0:
         m = mask if s == 1.0 else cv2.resize(mask.astype(np.uint16), size, interpolation=cv2.INTER_NEAREST)
         tint = _palette()[np.clip(m, 0, 255).astype(np.int64)]
-        out = np.where(m[..., None] > 0, (out * 0.65 + tint * 0.35).astype(np.uint8), out)
+        out = np.where(m[..., None] > 0, (out * 0.8 + tint * 0.2).astype(np.uint8), out)
         for inst in np.unique(m[m > 0]):  # outline each instance so touching ones stay apart
             contours, _ = cv2.findContours((m == inst).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             cv2.drawContours(out, contours, -1, tuple(int(c) for c in _palette()[int(inst) % 256]), 1)
@@ -49,7 +50,7 @@ def draw_labels(image: np.ndarray, labels: dict, mask: np.ndarray | None = None,
     for w in words:
         cv2.polylines(out, [pts(w["quad"])], True, QUAD_RGB, 1, cv2.LINE_AA, shift=2)
         q = np.asarray(w["quad"], np.float64) * s
-        if np.ptp(q[:, 1]) >= 7 and w.get("text"):  # transcript only where it can be read
+        if np.ptp(q[:, 1]) >= WORD_TEXT_MIN_PX and w.get("text"):  # on the image only where it can be read
             _text(out, str(w["text"]), (q[:, 0].min(), q[:, 1].min() - 1), (160, 0, 0))
     if not words:  # line boxes only when there are no word quads (they would hide the quads)
         for line in labels.get("lines", []):
@@ -113,8 +114,9 @@ def varying_keys(params: list[dict[str, Any]]) -> list[str]:
 def _summary(labels: dict) -> list[str]:
     """One caption line about the labels: object classes, or the key fields of a document."""
     fields = labels.get("fields") or {}
-    if fields:
-        return [f"{k}={v.get('text', '')}" for k, v in fields.items()]
+    if fields:  # a document: its key fields, then the first lines of its transcript
+        lines = str(labels.get("transcript", "")).splitlines()[:4]
+        return [f"{k}={v.get('text', '')}" for k, v in fields.items()] + [f"| {t}" for t in lines]
     objs = labels.get("objects") or []
     if objs:
         counts: dict[str, int] = {}
