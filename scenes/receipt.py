@@ -282,12 +282,11 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
     dense = dense_map(to_sheet, p.width, p.height, step=4)
     photo = sheet.remap(to_sheet, size=(p.width, p.height), dense=(dense[..., 0], dense[..., 1]),
                         forward=lambda pts: _apply_h(H, surface.forward(pts)), image_border=cv2.BORDER_CONSTANT)
-    photo.plane_xy, depth = cam.plane_and_depth(H_cam, mm, C, axis, p.width, p.height)
-    photo.depth = depth  # DefocusBlur reads it on every 4th pixel
     photo.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
     table_rgb = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
-    compose_table(photo, p.table, table_rgb, rng)
-    pixels = light_scene(photo, p, surface, H_cam, H_inv, distance, ph * mm, rng)
+    coverage = compose_table(photo, p.table, table_rgb, H_cam, mm, rng)
+    low = low_res_geometry(H_cam, mm, C, axis, p.width, p.height)
+    pixels = light_scene(photo, coverage, low, p, surface, H_inv, distance, ph * mm, rng)
     return photo, {"draws": {"paper_rgb": paper_rgb.round(4).tolist(), "ink_rgb": ink_rgb.round(4).tolist(),
                              "table_rgb": list(table_rgb), "camera_distance_mm": round(distance, 2),
                              "camera_mm": [round(v, 2) for v in photo.camera_mm]}}, pixels
@@ -323,44 +322,60 @@ TABLE_COLOURS = {"wood": [(0.55, 0.36, 0.2), (0.4, 0.25, 0.13), (0.7, 0.55, 0.38
 TABLE_TEXTURE_PX = 320  # the table's texture is drawn this large and stretched: it is out of focus anyway
 
 
-def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, rng: np.random.Generator) -> None:
-    """Paint the table (a texture laid out on the table plane, so it is seen in the same perspective)
-    under every non-receipt pixel."""
-    xy = photo.plane_xy
-    corners = xy[[0, 0, -1, -1], [0, -1, 0, -1]]  # a plane seen through a homography: extremes at corners
+def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, H_cam: np.ndarray, mm: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Paint the table (a texture laid out on the table plane, so it is seen in the same perspective) under
+    the warped sheet, which is premultiplied by its coverage (channel 3): anti-aliased edges, no dark
+    fringe. Returns the coverage, which the lighting blends by too."""
+    to_plane = np.linalg.inv(H_cam)
+    frame = np.array([[0, 0], [photo.width, 0], [0, photo.height], [photo.width, photo.height]], np.float64)
+    corners = _apply_h(to_plane, frame) * mm  # a plane seen through a homography: extremes at corners
     lo = corners.min(axis=0)
-    extent = corners.max(axis=0) - lo
-    res = max(float(extent.max()) / TABLE_TEXTURE_PX, 0.05)  # mm per texture pixel
-    tw, th = int(extent[0] / res) + 2, int(extent[1] / res) + 2
+    res = max(float((corners.max(axis=0) - lo).max()) / TABLE_TEXTURE_PX, 0.05)  # mm per texture pixel
+    tw, th = (((corners.max(axis=0) - lo) / res).astype(int) + 2).tolist()
     tex = mat.procedural_texture(kind, th, tw, 60.0 / res, colour, rng)
-    maps = (xy - lo) * np.float32(1 / res) - np.float32(0.5)
-    table = cv2.remap(tex, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    # the warped sheet is premultiplied by its coverage (channel 3): anti-aliased edges, no dark fringe
+    lookup = dense_map(lambda q: (_apply_h(to_plane, q) * mm - lo) / res - 0.5, photo.width, photo.height, step=8)
+    table = cv2.remap(tex, lookup, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     coverage = photo.image[..., 3]
     table *= (1 - coverage)[..., None]
     table += photo.image[..., :3]
     photo.image = table
-    photo.gloss = coverage  # kept for the lighting, which blends sheet and table light by it
+    return coverage
 
 
-def light_scene(photo: AnnotatedImage, p: ReceiptParams, surface: SheetSurface, H_cam: np.ndarray, H_inv: np.ndarray,
-                distance: float, length_mm: float, rng: np.random.Generator) -> np.ndarray:
-    """Lamp, cast shadow, ambient, directional light, flash and vignetting on a quarter-resolution proxy,
-    applied as one gain and one glare map; then defocus, motion blur, exposure, noise and JPEG: the photo's
-    8-bit pixels."""
-    gain, glare = light_maps(photo, p, surface, H_cam, H_inv, length_mm)
+def low_res_geometry(H_cam: np.ndarray, mm: float, C: np.ndarray, axis: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Plane position (mm, 2 channels) and depth (mm) on the quarter-resolution grid that light and defocus
+    use: pixel k there covers photo pixels [4k, 4k + 4)."""
+    to_plane = np.linalg.inv(np.diag([1 / LIGHT_SCALE, 1 / LIGHT_SCALE, 1.0]) @ H_cam)
+
+    def plane_and_z(q: np.ndarray) -> np.ndarray:
+        xy = _apply_h(to_plane, q) * mm
+        return np.c_[xy, (np.c_[xy, np.zeros(len(xy))] - C) @ axis]
+    return dense_map(plane_and_z, -(-w // LIGHT_SCALE), -(-h // LIGHT_SCALE), step=2)
+
+
+def light_scene(photo: AnnotatedImage, coverage: np.ndarray, low: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+                H_inv: np.ndarray, distance: float, length_mm: float, rng: np.random.Generator) -> np.ndarray:
+    """Light (one gain and one glare map from quarter-resolution proxies) and exposure in float; then the
+    camera's 8-bit side: defocus, motion blur, sensor noise and JPEG. Returns the photo's pixels."""
+    gain, glare = light_maps(photo, coverage, low[..., :2], p, surface, H_inv, length_mm)
     sub = photo.image[::8, ::8] * gain[::8, ::8, None] + glare[::8, ::8, None]
-    exposure = metered_gain(sub) * 2.0 ** p.exposure_ev
-    image = photo.image * (gain * np.float32(exposure))[..., None]
-    image += (glare * np.float32(exposure))[..., None]
-    photo = photo.with_image(image)
-    photo = cam.DefocusBlur()(photo, focal_length_mm=p.focal_length_mm, f_number=p.f_number, sensor_width_mm=p.sensor_width_mm,
-                              focus_distance_mm=max(distance + p.focus_offset_mm, p.focal_length_mm * 1.05))
-    photo = cam.MotionBlur()(photo, length_px=p.motion_blur_px, angle_deg=float(rng.uniform(-180, 180)))
-    pixels = cam.sensor_noise_uint8(cv2.convertScaleAbs(photo.image, alpha=255), cam.SensorNoise.Params(iso=p.iso), rng)
+    exposure = np.float32(metered_gain(sub) * 2.0 ** p.exposure_ev)
+    image = photo.image * (gain * exposure)[..., None]
+    image += (glare * exposure)[..., None]
+    pixels = cv2.convertScaleAbs(image, alpha=255)  # light is never negative; saturates at white
+    lens = cam.DefocusBlur.Params(focal_length_mm=p.focal_length_mm, f_number=p.f_number, sensor_width_mm=p.sensor_width_mm,
+                                  focus_distance_mm=max(distance + p.focus_offset_mm, p.focal_length_mm * 1.05))
+    radius = cam.DefocusBlur().coc_px(low[..., 2], p.width, lens)
+    if float(radius.max()) >= 0.3:
+        pixels = cam.defocus(pixels, radius, LIGHT_SCALE)
+    angle = float(rng.uniform(-180, 180))
+    if p.motion_blur_px >= 1:
+        pixels = cv2.filter2D(pixels, -1, cam.motion_kernel(p.motion_blur_px, angle))
+    pixels = cam.sensor_noise_uint8(pixels, cam.SensorNoise.Params(iso=p.iso), rng)
     if p.jpeg_quality < 100:  # the phone's own JPEG
-        _, buf = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
-        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+        _, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
+        pixels = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(pixels)
 
 
@@ -374,8 +389,8 @@ def metered_gain(sample: np.ndarray) -> float:
 LIGHT_SCALE = 4
 
 
-def light_maps(photo: AnnotatedImage, p: ReceiptParams, surface: SheetSurface, H_cam: np.ndarray, H_inv: np.ndarray,
-               length_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def light_maps(photo: AnnotatedImage, coverage: np.ndarray, xy: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+               H_inv: np.ndarray, length_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution (gain, glare): each photo pixel's light is image * gain + glare. The light ops run on
     quarter-resolution proxies whose two channels start at 1 and 0 (channel 0 - channel 1 is the gain,
     channel 1 the glare): one for the sheet (its slopes, its gloss) and one for the table (flat, with the
@@ -388,7 +403,7 @@ def light_maps(photo: AnnotatedImage, p: ReceiptParams, surface: SheetSurface, H
     gx, gy = g[..., 0] * np.cos(a) - g[..., 1] * np.sin(a), g[..., 0] * np.sin(a) + g[..., 1] * np.cos(a)
     normals = np.dstack([-gx, -gy, np.ones_like(gx)])
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
-    xy = cv2.resize(photo.plane_xy, (w, h), interpolation=cv2.INTER_AREA)
+    xy = np.ascontiguousarray(xy)
     on = cv2.resize(photo.mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
     start = np.dstack([np.ones((h, w), np.float32), np.zeros((h, w), np.float32)])
     common = dict(plane_xy=xy, camera_mm=photo.camera_mm, mm_per_px=mm)
@@ -404,8 +419,7 @@ def light_maps(photo: AnnotatedImage, p: ReceiptParams, surface: SheetSurface, H
     low = np.dstack([t_img[..., 0] - t_img[..., 1], t_img[..., 1],
                      (s_img[..., 0] - s_img[..., 1]) - (t_img[..., 0] - t_img[..., 1]), s_img[..., 1] - t_img[..., 1]])
     up = upsample(low, LIGHT_SCALE, photo.width, photo.height)
-    alpha = photo.gloss  # the sheet's anti-aliased coverage (see compose_table)
-    return up[..., 0] + up[..., 2] * alpha, up[..., 1] + up[..., 3] * alpha
+    return up[..., 0] + up[..., 2] * coverage, up[..., 1] + up[..., 3] * coverage
 
 
 def shine(proxy: AnnotatedImage, p: ReceiptParams, length_mm: float) -> AnnotatedImage:

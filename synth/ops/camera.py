@@ -103,20 +103,27 @@ class DefocusBlur(ImageOp):
         depth = img.depth_map()
         depth = depth[::4, ::4] if depth is not None else np.full((1, 1), p.focus_distance_mm, np.float32)
         radius = self.coc_px(depth, img.width, p)
-        rmin, rmax = float(radius.min()), float(radius.max())
-        if rmax < 0.3:
+        if float(radius.max()) < 0.3:
             return img
-        if rmax - rmin < 0.25:  # a nearly uniform circle of confusion is one blur
-            return img.with_image(disc_blur(img.image, (rmin + rmax) / 2))
-        # blend a few disc-blurred copies by each pixel's radius (a layered approximation of a varying kernel)
-        levels = np.linspace(rmin, rmax, int(min(3, np.ceil((rmax - rmin) / 1.5) + 1)))
-        pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
-        pos = upsample(pos, 4, w, h, offset=0.0)[..., 0]  # sample k of depth[::4, ::4] is pixel 4k
-        out = disc_blur(img.image, levels[0])
-        for i in range(1, len(levels)):  # piecewise-linear in the radius: lerp toward each next level
-            t = np.clip(pos - np.float32(i - 1), 0, 1)
-            out = cv2.blendLinear(out, disc_blur(img.image, levels[i]), 1 - t, t)
-        return img.with_image(out)
+        return img.with_image(defocus(img.image, radius, 4, offset=0.0))  # sample k is pixel 4k
+
+
+def defocus(image: np.ndarray, radius: np.ndarray, step: int, offset: float | None = None) -> np.ndarray:
+    """Blur `image` (any dtype OpenCV filters) by a disc whose radius varies smoothly, given `step` times
+    coarser (`offset` as in `upsample`: by default coarse pixel k covers pixels [step k, step (k + 1))).
+    A layered approximation of a varying kernel: a few disc-blurred copies, blended piecewise-linearly."""
+    h, w = image.shape[:2]
+    rmin, rmax = float(radius.min()), float(radius.max())
+    if rmax - rmin < 0.25:  # a nearly uniform circle of confusion is one blur
+        return disc_blur(image, (rmin + rmax) / 2)
+    levels = np.linspace(rmin, rmax, int(min(3, np.ceil((rmax - rmin) / 1.5) + 1)))
+    pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
+    pos = upsample(pos, step, w, h, offset=offset)[..., 0]
+    out = disc_blur(image, levels[0])
+    for i in range(1, len(levels)):  # lerp toward each next level
+        t = np.clip(pos - np.float32(i - 1), 0, 1)
+        out = cv2.blendLinear(out, disc_blur(image, levels[i]), 1 - t, t)
+    return out
 
 
 def disc_blur(image: np.ndarray, radius: float) -> np.ndarray:
@@ -165,13 +172,18 @@ class MotionBlur(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.length_px < 1:
             return img
-        n = int(np.ceil(p.length_px)) | 1
-        k = np.zeros((n, n), np.float32)
-        c, t = n // 2, np.deg2rad(p.angle_deg)
-        d = p.length_px / 2
-        cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
-                 (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
-        return img.with_image(cv2.filter2D(img.image, -1, k / k.sum()))
+        return img.with_image(cv2.filter2D(img.image, -1, motion_kernel(p.length_px, p.angle_deg)))
+
+
+def motion_kernel(length_px: float, angle_deg: float) -> np.ndarray:
+    """A normalised anti-aliased line `length_px` long at `angle_deg`."""
+    n = int(np.ceil(length_px)) | 1
+    k = np.zeros((n, n), np.float32)
+    c, t = n // 2, np.deg2rad(angle_deg)
+    d = length_px / 2
+    cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
+             (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
+    return k / k.sum()
 
 
 class Exposure(ImageOp):
