@@ -294,6 +294,9 @@ def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int 
 def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None = None) -> np.ndarray:
     """Bilinear upsampling straight to w x h (one warpAffine: no oversized copy to crop). By default
     low-res pixel k covers output pixels [k * factor, (k + 1) * factor), as after an INTER_AREA downsample."""
+    if offset is None and low.shape[0] * factor == h and low.shape[1] * factor == w:
+        # the same sampling as cv2.resize's, which is several times faster than a general warp
+        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
     off = (0.5 / factor - 0.5) if offset is None else offset
     M = np.array([[1 / factor, 0, off], [0, 1 / factor, off]], np.float64)
     out = cv2.warpAffine(low, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)

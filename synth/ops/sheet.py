@@ -8,6 +8,7 @@ from .base import sample_field
 from .distortion import smooth_noise
 
 FIELD_CELL = 4  # the crinkle field lives on a grid of 4x4 sheet pixels; it is far smoother than that
+MAX_DISP_GRADIENT = 0.5
 
 
 class SheetSurface:
@@ -31,7 +32,11 @@ class SheetSurface:
             gx, gy = gx / FIELD_CELL, gy / FIELD_CELL  # slopes per sheet pixel
             self.slope = np.dstack([gx, gy]).astype(np.float32)
             # foreshortening of a sloped surface: material moves toward the creases, about h * slope
-            self.disp = np.dstack([-gx * height_px * 0.5, -gy * height_px * 0.5]).astype(np.float32)
+            disp = np.dstack([-gx * height_px * 0.5, -gy * height_px * 0.5]).astype(np.float32)
+            # keep the map one-to-one (a real sheet does not pass through itself) and its inverse a
+            # contraction: the displacement may change by at most half a pixel per pixel
+            steep = max(float(np.abs(np.gradient(disp[..., c], axis=a)).max()) for c in (0, 1) for a in (0, 1)) / FIELD_CELL
+            self.disp = disp * np.float32(min(1.0, MAX_DISP_GRADIENT / max(steep, 1e-9)))
 
     # --- the three stages, each as inverse (deformed -> flat) and forward ------------------------------
     def _unfold(self, pts: np.ndarray) -> np.ndarray:
@@ -69,11 +74,12 @@ class SheetSurface:
         return pts if self.disp is None else pts + sample_field(self.disp, pts, FIELD_CELL)
 
     def _crinkle(self, pts: np.ndarray) -> np.ndarray:
-        """Forward of `_uncrinkle` by fixed-point iteration: the displacement is small and smooth."""
+        """Forward of `_uncrinkle` by fixed-point iteration, which converges because the displacement's
+        gradient is at most MAX_DISP_GRADIENT (error shrinks by half or more per step)."""
         if self.disp is None:
             return pts
         q = pts.copy()
-        for _ in range(8):
+        for _ in range(12):
             q = pts - sample_field(self.disp, q, FIELD_CELL)
         return q
 
