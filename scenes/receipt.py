@@ -124,11 +124,17 @@ def paper_length_px(p: ReceiptParams) -> int:
     return int(2 * round(MARGIN_MM * p.px_per_mm) + lines * line_height(p))
 
 
+@cache
+def faker_en() -> Faker:
+    """One Faker per process: building it costs more than a receipt's content."""
+    return Faker("en_US")
+
+
 def receipt_content(n_items: int, rng: np.random.Generator) -> dict:
     """Store, address, date/time, items, totals and payment: Faker seeded from the sample's stream."""
     import datetime as dt
-    fake = Faker("en_US")
-    fake.seed_instance(int(rng.integers(2**31)))
+    fake = faker_en()
+    fake.seed_instance(int(rng.integers(2**31)))  # reseeds fully: earlier samples leave no trace
     when = fake.date_time_between_dates(dt.datetime(2019, 1, 1), dt.datetime(2025, 1, 1))
     items = []
     for _ in range(n_items):
@@ -304,7 +310,7 @@ def print_on_paper(ink: np.ndarray, paper_rgb: np.ndarray, ink_rgb: np.ndarray, 
     tex = cv2.resize(tex, (pw, ph), interpolation=cv2.INTER_LINEAR)  # the grain is finer than the photo resolves
     paper_share = 1 - ink
     image = cv2.merge([tex[..., c] * paper_share + ink_rgb[c] * ink for c in range(3)] + [np.ones((ph, pw), np.float32)])
-    return AnnotatedImage(image=image, mask=np.ones((ph, pw), np.int32), labels=labels, mm_per_px=1 / p.px_per_mm)
+    return AnnotatedImage(image=image, mask=np.ones((ph, pw), np.uint8), labels=labels, mm_per_px=1 / p.px_per_mm)
 
 
 def sheet_rotation(alignment_deg: float, pw: int, ph: int) -> np.ndarray:

@@ -120,7 +120,7 @@ class AnnotatedImage:
         def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            if interp == cv2.INTER_NEAREST:
+            if interp == cv2.INTER_NEAREST:  # exact float maps: a label mask must not shift by rounding
                 return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
             return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
         fwd = forward if forward is not None else (lambda pts: invert_points(inverse, pts))

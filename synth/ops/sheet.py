@@ -78,9 +78,13 @@ class SheetSurface:
         gradient is at most MAX_DISP_GRADIENT (error shrinks by half or more per step)."""
         if self.disp is None:
             return pts
-        q = pts.copy()
+        q = pts - sample_field(self.disp, pts, FIELD_CELL)
         for _ in range(12):
-            q = pts - sample_field(self.disp, q, FIELD_CELL)
+            nxt = pts - sample_field(self.disp, q, FIELD_CELL)
+            done = np.abs(nxt - q).max() < 1e-4
+            q = nxt
+            if done:
+                break
         return q
 
     def inverse(self, pts: np.ndarray) -> np.ndarray:
