@@ -16,10 +16,10 @@ from synth import sample as S
 from synth.errors import did_you_mean
 from synth.ops import AnnotatedImage
 from synth.ops import camera as cam
-from synth.ops import distortion as dist
 from synth.ops import lighting as light
 from synth.ops import material as mat
-from synth.ops.pipeline import CameraBlock, LightingBlock, light_and_sensor
+from synth.ops.base import _apply_h, dense_map, upsample
+from synth.ops.sheet import SheetSurface
 from synth.scene import Scene, SceneParams
 
 MARGIN_MM = 5.0
@@ -38,7 +38,8 @@ def font_names() -> list[str]:
 
 @cache
 def load_font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_dir() / f"{name}.ttf"), size)
+    # basic layout: receipts are Latin (no shaping needed), and it lays out text twice as fast as raqm
+    return ImageFont.truetype(str(font_dir() / f"{name}.ttf"), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 class ReceiptParams(SceneParams):
@@ -83,7 +84,7 @@ class ReceiptScene(Scene):
     """A receipt on a table, photographed."""
 
     name = "receipt"
-    version = "1"
+    version = "2"
     modality = "image"
     Params = ReceiptParams
 
@@ -104,12 +105,13 @@ class ReceiptScene(Scene):
         content = receipt_content(p.n_items, rng)
         paper, ink, labels = print_receipt(content, p)
         if p.photo_effects:
-            out, extra = photograph(paper, ink, labels, p, rng)
+            out, extra, pixels = photograph(paper, ink, labels, p, rng)
         else:
             out, extra = flat(paper, ink, labels, p)
+            pixels = out.to_uint8()
         mark_visibility(out)
         out.labels.update(extra)
-        return S.Sample(payloads={"image": S.image(out.to_uint8()), "mask": S.mask(out.mask.astype(np.uint8))},
+        return S.Sample(payloads={"image": S.image(pixels), "mask": S.mask(out.mask.astype(np.uint8))},
                         labels=out.labels, width=p.width, height=p.height)
 
 
@@ -122,11 +124,17 @@ def paper_length_px(p: ReceiptParams) -> int:
     return int(2 * round(MARGIN_MM * p.px_per_mm) + lines * line_height(p))
 
 
+@cache
+def faker_en() -> Faker:
+    """One Faker per process: building it costs more than a receipt's content."""
+    return Faker("en_US")
+
+
 def receipt_content(n_items: int, rng: np.random.Generator) -> dict:
     """Store, address, date/time, items, totals and payment: Faker seeded from the sample's stream."""
     import datetime as dt
-    fake = Faker("en_US")
-    fake.seed_instance(int(rng.integers(2**31)))
+    fake = faker_en()
+    fake.seed_instance(int(rng.integers(2**31)))  # reseeds fully: earlier samples leave no trace
     when = fake.date_time_between_dates(dt.datetime(2019, 1, 1), dt.datetime(2025, 1, 1))
     items = []
     for _ in range(n_items):
@@ -154,22 +162,30 @@ def layout_lines(c: dict) -> list[tuple[str, str, str, str | None]]:
     return rows
 
 
-def draw_word(ink: np.ndarray, word: str, x: int, baseline: int, font: ImageFont.FreeTypeFont) -> list[int] | None:
-    """Rasterise one word at (x, baseline) into the ink canvas; return its exact ink box [x0, y0, x1, y1]."""
-    bb = font.getbbox(word, anchor="ls")
+def draw_run(ink: np.ndarray, text: str, x: int, baseline: int, font: ImageFont.FreeTypeFont) -> list[tuple[str, list[int]]]:
+    """Rasterise a run of words at (x, baseline) into the ink canvas in one go; return each word with its
+    exact ink box [x0, y0, x1, y1], found among the columns between the middles of the spaces around it."""
+    bb = font.getbbox(text, anchor="ls")
     tile = Image.new("L", (bb[2] - bb[0] + 4, bb[3] - bb[1] + 4), 0)
-    ImageDraw.Draw(tile).text((2 - bb[0], 2 - bb[1]), word, font=font, fill=255, anchor="ls")
+    ImageDraw.Draw(tile).text((2 - bb[0], 2 - bb[1]), text, font=font, fill=255, anchor="ls")
     arr = np.asarray(tile)
-    ys, xs = np.nonzero(arr)
-    if len(xs) == 0:
-        return None
     ox, oy = x + bb[0] - 2, baseline + bb[1] - 2
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    region = ink[oy + y0:oy + y1, ox + x0:ox + x1]
-    if region.shape != (y1 - y0, x1 - x0):
-        raise ValueError(f"word '{word}' falls off the paper; lower font_size_px")
-    np.maximum(region, arr[y0:y1, x0:x1].astype(np.float32) / 255, out=region)
-    return [int(ox + x0), int(oy + y0), int(ox + x1), int(oy + y1)]
+    half_space = font.getlength(" ") / 2
+    out, start = [], 0
+    for word in text.split(" "):
+        if word:
+            adv = font.getlength(text[:start]) + 2 - bb[0]  # the word's pen position in the tile
+            c0, c1 = max(int(adv - half_space), 0), int(np.ceil(adv + font.getlength(word) + half_space))
+            ys, xs = np.nonzero(arr[:, c0:c1])
+            if len(xs):
+                y0, y1, x0, x1 = ys.min(), ys.max() + 1, c0 + xs.min(), c0 + xs.max() + 1
+                region = ink[oy + y0:oy + y1, ox + x0:ox + x1]
+                if oy + y0 < 0 or ox + x0 < 0 or region.shape != (y1 - y0, x1 - x0):
+                    raise ValueError(f"word '{word}' falls off the paper; lower font_size_px")
+                np.maximum(region, arr[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255), out=region)
+                out.append((word, [int(ox + x0), int(oy + y0), int(ox + x1), int(oy + y1)]))
+        start += len(word) + 1
+    return out
 
 
 def _fit(text: str, width: float, font: ImageFont.FreeTypeFont) -> str:
@@ -194,14 +210,9 @@ def print_receipt(content: dict, p: ReceiptParams) -> tuple[np.ndarray, np.ndarr
         segs += [(right, int(pw - m - right_w))] if right else []
         line_words = []
         for text, x in segs:
-            offset = 0.0
-            for w in text.split(" "):
-                if w:
-                    box = draw_word(ink, w, int(round(x + offset)), baseline, font)
-                    if box is not None:
-                        q = [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
-                        line_words.append({"text": w, "quad": q, "box": [float(v) for v in box], "line": li})
-                offset += font.getlength(w) + space
+            for w, box in draw_run(ink, text, x, baseline, font):
+                q = [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
+                line_words.append({"text": w, "quad": q, "box": [float(v) for v in box], "line": li})
         if not line_words:
             continue
         lbox = _union([w["box"] for w in line_words])
@@ -248,30 +259,21 @@ def mark_visibility(img: AnnotatedImage) -> None:
         item["visible"] = inside
 
 
-TABLE_GLOSS = {"wood": 0.15, "marble": 0.35, "plain": 0.05}
-TABLE_COLOURS = {"wood": [(0.55, 0.36, 0.2), (0.4, 0.25, 0.13), (0.7, 0.55, 0.38)], "marble": [(0.85, 0.85, 0.83), (0.3, 0.3, 0.32)],
-                 "fabric": [(0.25, 0.3, 0.45), (0.5, 0.2, 0.2), (0.35, 0.4, 0.3)], "paper": [(0.6, 0.5, 0.35)],
-                 "noise": [(0.45, 0.45, 0.45), (0.3, 0.32, 0.35)], "plain": [(0.35, 0.35, 0.38), (0.6, 0.58, 0.55)]}
-
-
 def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParams,
-               rng: np.random.Generator) -> tuple[AnnotatedImage, dict]:
-    """Paper surface (fade, crinkle, curl, fold) -> camera pose onto the table -> light -> optics/sensor."""
+               rng: np.random.Generator) -> tuple[AnnotatedImage, dict, np.ndarray]:
+    """Paper (fade, crinkle, curl, fold) -> camera pose onto the table, all in ONE remap -> light (computed
+    at a quarter of the resolution: it is smooth) -> optics and sensor."""
     ph, pw = ink.shape
     paper_rgb = np.array([rng.uniform(0.93, 0.99), rng.uniform(0.92, 0.98), rng.uniform(0.88, 0.96)], np.float32)
     ink_rgb = np.full(3, rng.uniform(0.05, 0.22), np.float32) + np.array([0, 0, rng.uniform(0, 0.08)], np.float32)
-    tex = mat.procedural_texture("paper", ph, pw, pw / 4, tuple(paper_rgb), rng)
-    sheet = AnnotatedImage(image=tex * (1 - ink)[..., None] + ink_rgb * ink[..., None],
-                           mask=np.ones((ph, pw), np.int32), labels=labels, mm_per_px=1 / p.px_per_mm)
-    sheet = mat.InkFade()(sheet, rng=rng, line_fade=p.ink_fade, glyph_fade=p.ink_fade * 0.8, paper_rgb=tuple(paper_rgb))
-    if p.crinkle > 0:
-        sheet = dist.Crinkle()(sheet, rng=rng, strength=p.crinkle, scale_px=pw / 2.5)
-    if p.curvature > 0:
-        sheet = dist.Curvature()(sheet, radius_px=ph / (0.2 + 1.6 * p.curvature), axis="horizontal")
-    if p.fold_angle_deg > 0:
-        sheet = dist.Fold()(sheet, angle_deg=p.fold_angle_deg, position=0.5)
-    sheet = mat.Gloss()(sheet, objects=p.paper_gloss)
+    sheet = print_on_paper(ink, paper_rgb, ink_rgb, labels, p, rng)
+    surface = SheetSurface(pw, ph, p.crinkle, ph / (0.2 + 1.6 * p.curvature) if p.curvature > 0 else None,
+                           p.fold_angle_deg, rng)
+    crease = surface.crease(sheet.image.shape[:2])
+    if crease is not None:
+        sheet.image[..., :3] *= crease[..., None]
 
+    mm = 1 / p.px_per_mm
     fpx = p.focal_length_mm / p.sensor_width_mm * p.width
     fill = max(ph / (0.9 * p.height), pw / (0.9 * p.width))  # paper px per photo px at the reference distance
     distance = fpx * fill / p.px_per_mm * p.camera_distance
@@ -279,60 +281,163 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
                                  sensor_width_mm=p.sensor_width_mm, distance_mm=distance, tilt_deg=p.camera_tilt_deg,
                                  pan_deg=p.camera_pan_deg, roll_deg=p.camera_roll_deg, yaw_deg=p.camera_yaw_deg,
                                  pitch_deg=p.camera_pitch_deg)
-    H_cam, C, axis = cam.CameraPose().geometry(pw, ph, 1 / p.px_per_mm, pose)
-    a = np.deg2rad(p.alignment_deg)
-    cx, cy = pw / 2, ph / 2
-    rot = np.array([[np.cos(a), -np.sin(a), cx - cx * np.cos(a) + cy * np.sin(a)],
-                    [np.sin(a), np.cos(a), cy - cx * np.sin(a) - cy * np.cos(a)], [0, 0, 1]])
-    photo = sheet.warp_homography(H_cam @ rot, (p.width, p.height))
-    photo.plane_xy, photo.depth = cam.plane_and_depth(H_cam, 1 / p.px_per_mm, C, axis, p.width, p.height)
+    H_cam, C, axis = cam.CameraPose().geometry(pw, ph, mm, pose)
+    H = H_cam @ sheet_rotation(p.alignment_deg, pw, ph)
+    H_inv = np.linalg.inv(H)
+    to_sheet = lambda q: surface.inverse(_apply_h(H_inv, q))  # noqa: E731
+    dense = dense_map(to_sheet, p.width, p.height, step=4)
+    photo = sheet.remap(to_sheet, size=(p.width, p.height), dense=(dense[..., 0], dense[..., 1]),
+                        forward=lambda pts: _apply_h(H, surface.forward(pts)), image_border=cv2.BORDER_CONSTANT)
     photo.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
-    kind_colour = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
-    compose_table(photo, p.table, kind_colour, a, rng)
-    photo = light_scene(photo, p, distance, (ph / p.px_per_mm), rng)
+    table_rgb = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
+    coverage = compose_table(photo, p.table, table_rgb, H_cam, mm, rng)
+    low = low_res_geometry(H_cam, mm, C, axis, p.width, p.height)
+    pixels = light_scene(photo, coverage, low, p, surface, H_inv, distance, ph * mm, rng)
     return photo, {"draws": {"paper_rgb": paper_rgb.round(4).tolist(), "ink_rgb": ink_rgb.round(4).tolist(),
-                             "table_rgb": list(kind_colour), "camera_distance_mm": round(distance, 2),
-                             "camera_mm": [round(v, 2) for v in photo.camera_mm]}}
+                             "table_rgb": list(table_rgb), "camera_distance_mm": round(distance, 2),
+                             "camera_mm": [round(v, 2) for v in photo.camera_mm]}}, pixels
 
 
-def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, align_rad: float, rng: np.random.Generator) -> None:
-    """Paint the table (texture laid out on the table plane, so it is seen in the same perspective)
-    under every non-receipt pixel; flatten normals and set the table's gloss there."""
-    xy = photo.plane_xy
-    lo = xy.reshape(-1, 2).min(axis=0)
-    extent = xy.reshape(-1, 2).max(axis=0) - lo
-    res = max(float(extent.max()) / 640.0, 0.05)  # mm per texture pixel
-    tw, th = int(extent[0] / res) + 2, int(extent[1] / res) + 2
+def print_on_paper(ink: np.ndarray, paper_rgb: np.ndarray, ink_rgb: np.ndarray, labels: dict, p: ReceiptParams,
+                   rng: np.random.Generator) -> AnnotatedImage:
+    """The flat sheet as RGBA: grained paper, ink faded per line and glyph, and a 4th channel of ones that
+    becomes the sheet's anti-aliased coverage after the warp."""
+    ph, pw = ink.shape
+    fade = mat.InkFade.Params(line_fade=p.ink_fade, glyph_fade=p.ink_fade * 0.8, paper_rgb=tuple(paper_rgb))
+    keep, labels = mat.InkFade().kept_ink(labels, (ph, pw), fade, rng)
+    ink = ink * keep  # faded print: less ink, the paper shows through
+    tex = mat.procedural_texture("paper", ph // 2, pw // 2, pw / 8, tuple(paper_rgb), rng)
+    tex = cv2.resize(tex, (pw, ph), interpolation=cv2.INTER_LINEAR)  # the grain is finer than the photo resolves
+    paper_share = 1 - ink
+    image = cv2.merge([tex[..., c] * paper_share + ink_rgb[c] * ink for c in range(3)] + [np.ones((ph, pw), np.float32)])
+    return AnnotatedImage(image=image, mask=np.ones((ph, pw), np.uint8), labels=labels, mm_per_px=1 / p.px_per_mm)
+
+
+def sheet_rotation(alignment_deg: float, pw: int, ph: int) -> np.ndarray:
+    """The receipt's rotation on the table about its centre (sheet px -> table-plane px)."""
+    a = np.deg2rad(alignment_deg)
+    cx, cy = pw / 2, ph / 2
+    return np.array([[np.cos(a), -np.sin(a), cx - cx * np.cos(a) + cy * np.sin(a)],
+                     [np.sin(a), np.cos(a), cy - cx * np.sin(a) - cy * np.cos(a)], [0, 0, 1]])
+
+
+TABLE_GLOSS = {"wood": 0.15, "marble": 0.35, "plain": 0.05}
+TABLE_COLOURS = {"wood": [(0.55, 0.36, 0.2), (0.4, 0.25, 0.13), (0.7, 0.55, 0.38)], "marble": [(0.85, 0.85, 0.83), (0.3, 0.3, 0.32)],
+                 "fabric": [(0.25, 0.3, 0.45), (0.5, 0.2, 0.2), (0.35, 0.4, 0.3)], "paper": [(0.6, 0.5, 0.35)],
+                 "noise": [(0.45, 0.45, 0.45), (0.3, 0.32, 0.35)], "plain": [(0.35, 0.35, 0.38), (0.6, 0.58, 0.55)]}
+TABLE_TEXTURE_PX = 320  # the table's texture is drawn this large and stretched: it is out of focus anyway
+
+
+def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, H_cam: np.ndarray, mm: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Paint the table (a texture laid out on the table plane, so it is seen in the same perspective) under
+    the warped sheet, which is premultiplied by its coverage (channel 3): anti-aliased edges, no dark
+    fringe. Returns the coverage, which the lighting blends by too."""
+    to_plane = np.linalg.inv(H_cam)
+    frame = np.array([[0, 0], [photo.width, 0], [0, photo.height], [photo.width, photo.height]], np.float64)
+    corners = _apply_h(to_plane, frame) * mm  # a plane seen through a homography: extremes at corners
+    lo = corners.min(axis=0)
+    res = max(float((corners.max(axis=0) - lo).max()) / TABLE_TEXTURE_PX, 0.05)  # mm per texture pixel
+    tw, th = (((corners.max(axis=0) - lo) / res).astype(int) + 2).tolist()
     tex = mat.procedural_texture(kind, th, tw, 60.0 / res, colour, rng)
-    maps = ((xy - lo) / res - 0.5).astype(np.float32)
-    table = cv2.remap(tex, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    on = (photo.mask > 0)[..., None]
-    photo.image = np.where(on, photo.image, table)
-    n = photo.normals if photo.normals is not None else np.zeros((*on.shape[:2], 3), np.float32)
-    c, s = np.cos(align_rad), np.sin(align_rad)  # sheet normals were in the rotated sheet's frame
-    nx, ny = n[..., 0] * c - n[..., 1] * s, n[..., 0] * s + n[..., 1] * c
-    flat = np.zeros_like(n)
-    flat[..., 2] = 1
-    photo.normals = np.where(on, np.dstack([nx, ny, n[..., 2]]), flat).astype(np.float32)
-    g = photo.gloss if photo.gloss is not None else np.zeros(on.shape[:2], np.float32)
-    photo.gloss = np.where(on[..., 0], g, np.float32(TABLE_GLOSS.get(kind, 0.02)))
+    lookup = dense_map(lambda q: (_apply_h(to_plane, q) * mm - lo) / res - 0.5, photo.width, photo.height, step=8)
+    table = cv2.remap(tex, lookup, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    coverage = photo.image[..., 3]
+    table *= (1 - coverage)[..., None]
+    table += photo.image[..., :3]
+    photo.image = table
+    return coverage
 
 
-def light_scene(photo: AnnotatedImage, p: ReceiptParams, distance: float, length_mm: float,
-                rng: np.random.Generator) -> AnnotatedImage:
-    centre = photo.plane_xy[photo.height // 2, photo.width // 2]
+def low_res_geometry(H_cam: np.ndarray, mm: float, C: np.ndarray, axis: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Plane position (mm, 2 channels) and depth (mm) on the quarter-resolution grid that light and defocus
+    use: pixel k there covers photo pixels [4k, 4k + 4)."""
+    to_plane = np.linalg.inv(np.diag([1 / LIGHT_SCALE, 1 / LIGHT_SCALE, 1.0]) @ H_cam)
+
+    def plane_and_z(q: np.ndarray) -> np.ndarray:
+        xy = _apply_h(to_plane, q) * mm
+        return np.c_[xy, (np.c_[xy, np.zeros(len(xy))] - C) @ axis]
+    return dense_map(plane_and_z, -(-w // LIGHT_SCALE), -(-h // LIGHT_SCALE), step=2)
+
+
+def light_scene(photo: AnnotatedImage, coverage: np.ndarray, low: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+                H_inv: np.ndarray, distance: float, length_mm: float, rng: np.random.Generator) -> np.ndarray:
+    """Light (one gain and one glare map from quarter-resolution proxies) and exposure in float; then the
+    camera's 8-bit side: defocus, motion blur, sensor noise and JPEG. Returns the photo's pixels."""
+    gain, glare = light_maps(photo, coverage, low[..., :2], p, surface, H_inv, length_mm)
+    sub = photo.image[::8, ::8] * gain[::8, ::8, None] + glare[::8, ::8, None]
+    exposure = np.float32(metered_gain(sub) * 2.0 ** p.exposure_ev)
+    image = photo.image * (gain * exposure)[..., None]
+    image += (glare * exposure)[..., None]
+    pixels = cv2.convertScaleAbs(image, alpha=255)  # light is never negative; saturates at white
+    lens = cam.DefocusBlur.Params(focal_length_mm=p.focal_length_mm, f_number=p.f_number, sensor_width_mm=p.sensor_width_mm,
+                                  focus_distance_mm=max(distance + p.focus_offset_mm, p.focal_length_mm * 1.05))
+    radius = cam.DefocusBlur().coc_px(low[..., 2], p.width, lens)
+    if float(radius.max()) >= 0.3:
+        pixels = cam.defocus(pixels, radius, LIGHT_SCALE)
+    angle = float(rng.uniform(-180, 180))
+    if p.motion_blur_px >= 1:
+        pixels = cv2.filter2D(pixels, -1, cam.motion_kernel(p.motion_blur_px, angle))
+    pixels = cam.sensor_noise_uint8(pixels, cam.SensorNoise.Params(iso=p.iso), rng)
+    if p.jpeg_quality < 100:  # the phone's own JPEG
+        _, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
+        pixels = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(pixels)
+
+
+def metered_gain(sample: np.ndarray) -> float:
+    """A phone's auto exposure: bring the mean toward mid grey, but never push the brightest few percent
+    (white paper) into clipping, nor lift a dark scene by more than 16x."""
+    mean, bright = float(sample.mean()), float(np.percentile(sample.max(axis=-1), 97))
+    return min(0.55 / max(mean, 1e-3), 0.9 / max(bright, 1e-3), 16.0)
+
+
+LIGHT_SCALE = 4
+
+
+def light_maps(photo: AnnotatedImage, coverage: np.ndarray, xy: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+               H_inv: np.ndarray, length_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Full-resolution (gain, glare): each photo pixel's light is image * gain + glare. The light ops run on
+    quarter-resolution proxies whose two channels start at 1 and 0 (channel 0 - channel 1 is the gain,
+    channel 1 the glare): one for the sheet (its slopes, its gloss) and one for the table (flat, with the
+    sheet's cast shadow), blended per pixel by the sheet's full-resolution coverage so the paper's edge stays crisp."""
+    w, h = -(-photo.width // LIGHT_SCALE), -(-photo.height // LIGHT_SCALE)
+    mm = 1 / p.px_per_mm
+    to_photo = np.diag([LIGHT_SCALE, LIGHT_SCALE, 1.0])
+    g = dense_map(lambda q: surface.slopes(_apply_h(H_inv @ to_photo, q)), w, h, step=2)
+    a = np.deg2rad(p.alignment_deg)  # the sheet's slopes turn with it on the table
+    gx, gy = g[..., 0] * np.cos(a) - g[..., 1] * np.sin(a), g[..., 0] * np.sin(a) + g[..., 1] * np.cos(a)
+    normals = np.dstack([-gx, -gy, np.ones_like(gx)])
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    xy = np.ascontiguousarray(xy)
+    on = cv2.resize(photo.mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
+    start = np.dstack([np.ones((h, w), np.float32), np.zeros((h, w), np.float32)])
+    common = dict(plane_xy=xy, camera_mm=photo.camera_mm, mm_per_px=mm)
+    sheet = AnnotatedImage(image=start, normals=normals.astype(np.float32),
+                           gloss=np.full((h, w), p.paper_gloss, np.float32), **common)
+    table = AnnotatedImage(image=start.copy(), mask=on.astype(np.int32),
+                           gloss=np.full((h, w), TABLE_GLOSS.get(p.table, 0.02), np.float32), **common)
+    lift = 1.0 + 12.0 * p.curvature + 4.0 * p.crinkle + 0.2 * p.fold_angle_deg
+    table = light.CastShadow()(table, azimuth_deg=p.light_azimuth_deg, elevation_deg=p.light_elevation_deg,
+                               lift_mm=lift, softness_px=(2 + lift) / LIGHT_SCALE, darkness=0.45)
+    s_img, t_img = (shine(proxy, p, length_mm).image for proxy in (sheet, table))
+    # (table gain, table glare, sheet - table gain, sheet - table glare), upsampled in one resize
+    low = np.dstack([t_img[..., 0] - t_img[..., 1], t_img[..., 1],
+                     (s_img[..., 0] - s_img[..., 1]) - (t_img[..., 0] - t_img[..., 1]), s_img[..., 1] - t_img[..., 1]])
+    up = upsample(low, LIGHT_SCALE, photo.width, photo.height)
+    return up[..., 0] + up[..., 2] * coverage, up[..., 1] + up[..., 3] * coverage
+
+
+def shine(proxy: AnnotatedImage, p: ReceiptParams, length_mm: float) -> AnnotatedImage:
+    """The lamp (primary light), ambient, directional share, flash and vignetting on a lighting proxy."""
+    centre = proxy.plane_xy[proxy.height // 2, proxy.width // 2]
     az, el = np.deg2rad(p.light_azimuth_deg), np.deg2rad(p.light_elevation_deg)
     reach = 3 * length_mm
-    lamp = dict(x_mm=float(centre[0] + reach * np.cos(el) * np.cos(az)), y_mm=float(centre[1] + reach * np.cos(el) * np.sin(az)),
-                height_mm=float(reach * np.sin(el)), intensity=p.light_intensity)
-    photo = light.PointLight()(photo, **lamp)
-    lift = 1.0 + 12.0 * p.curvature + 4.0 * p.crinkle + 0.2 * p.fold_angle_deg
-    photo = light.CastShadow()(photo, azimuth_deg=p.light_azimuth_deg, elevation_deg=p.light_elevation_deg,
-                               lift_mm=lift, softness_px=2 + lift, darkness=0.45)
-    li = LightingBlock(ambient=p.ambient, light_azimuth_deg=p.light_azimuth_deg, light_elevation_deg=p.light_elevation_deg,
-                       directional_strength=0.6, flash=p.flash, flash_glare=p.flash * 1.2)
-    camb = CameraBlock(focal_length_mm=p.focal_length_mm, sensor_width_mm=p.sensor_width_mm, f_number=p.f_number,
-                       focus_offset_mm=p.focus_offset_mm, exposure_ev=p.exposure_ev, iso=p.iso,
-                       motion_blur_px=p.motion_blur_px, motion_angle_deg=float(rng.uniform(-180, 180)),
-                       vignetting=0.25, jpeg_quality=p.jpeg_quality)
-    return light_and_sensor(photo, camb, li, distance, rng)
+    proxy = light.PointLight()(proxy, x_mm=float(centre[0] + reach * np.cos(el) * np.cos(az)),
+                               y_mm=float(centre[1] + reach * np.cos(el) * np.sin(az)),
+                               height_mm=float(reach * np.sin(el)), intensity=p.light_intensity)
+    proxy = light.AmbientLight()(proxy, level=p.ambient)
+    proxy = light.DirectionalLight()(proxy, azimuth_deg=p.light_azimuth_deg, elevation_deg=p.light_elevation_deg,
+                                     strength=0.6)
+    proxy = light.CameraFlash()(proxy, strength=p.flash, glare=p.flash * 1.2)
+    return cam.Vignetting()(proxy, strength=0.25)

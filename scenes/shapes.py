@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from synth.distributions import Choice, RandInt, Uniform, per_instance
+from synth.ops import AnnotatedImage, PhotoParams, apply_photo_pipeline
 from synth.sample import Sample, image, mask
 from synth.scene import Scene, SceneParams
 
@@ -49,6 +50,8 @@ class ShapesScene(Scene):
                                      "lie outside the image, so the border clips objects.")
         min_visible_pixels: int = Field(1, ge=1, description="Objects with fewer visible pixels get no label.")
         background: Background = Field(default_factory=Background)
+        photo: PhotoParams = Field(default_factory=PhotoParams, description="Photograph the drawn scene: camera "
+                                   "pose, lighting, lens/surface distortion, blur, noise (off by default).")
 
     def check(self, params: Params) -> None:
         for value in getattr(params.object_class, "values", lambda: None)() or []:
@@ -58,6 +61,7 @@ class ShapesScene(Scene):
     def render(self, params: Params, rng: np.random.Generator) -> Sample:
         h, w = params.height, params.width
         canvas = _background(params.background, h, w, rng)
+        backdrop = canvas.copy() if params.photo.enabled else None
         ids = np.zeros((h, w), np.uint16)
         drawn = []
         for k in range(1, params.num_objects + 1):
@@ -76,8 +80,31 @@ class ShapesScene(Scene):
             ids[y0:y1, x0:x1][region] = k
             drawn.append((k, obj, poly, _full_area(pts, h, w)))
         objects, instance = _labels(ids, drawn, params.min_visible_pixels)
+        if params.photo.enabled:
+            canvas, instance, objects = _photograph(canvas, backdrop, instance, objects, params, rng)
         return Sample(payloads={"image": image(canvas), "mask": mask(instance)},
                       labels={"objects": objects}, width=w, height=h)
+
+
+def _photograph(canvas: np.ndarray, backdrop: np.ndarray, instance: np.ndarray, objects: list[dict],
+                p: ShapesScene.Params, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """The drawn scene through the photo pipeline; boxes come from the moved mask, so they stay on their
+    pixels; objects the camera loses get no label, and area/visible polygons are re-measured."""
+    ai = AnnotatedImage.from_uint8(canvas, mask=instance.astype(np.int32), labels={"objects": objects},
+                                   backdrop=backdrop.astype(np.float32) * np.float32(1 / 255))
+    ai = apply_photo_pipeline(ai, p.photo, rng)
+    mask = ai.mask.astype(instance.dtype)
+    counts = np.bincount(mask.ravel(), minlength=len(objects) + 1)
+    kept = []
+    for obj in ai.labels["objects"]:
+        k = obj["instance_id"]
+        if obj.get("box") is None or counts[k] < p.min_visible_pixels:
+            mask[mask == k] = 0
+            continue
+        contours, _ = cv2.findContours((mask == k).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        obj.update(area=int(counts[k]), visible_polygons=[c.reshape(-1, 2).tolist() for c in contours if len(c) >= 3])
+        kept.append(obj)
+    return ai.to_uint8(), mask, kept
 
 
 def _draw_params(p: ShapesScene.Params, h: int, w: int, rng: np.random.Generator) -> dict:

@@ -1,24 +1,40 @@
-"""CLI commands for image datasets: `synth export --format coco|yolo` and `synth preview`."""
+"""CLI commands for image datasets: `synth export --format coco|yolo|yolo-seg` and `synth preview`."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
-import cv2
-import numpy as np
 
 from .errors import SynthError
 
+FORMATS = ("coco", "yolo", "yolo-seg")
+
+
+def _ws_option(f: Any) -> Any:
+    return click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
+                        help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")(f)
+
+
+def _image_rows(table: Any, what: str) -> None:
+    if table.num_rows == 0:
+        raise SynthError(f"nothing to {what}: the version has no rows", field="--version")
+    missing = [r["sample_id"] for r in table.select(["sample_id", "payloads"]).to_pylist()
+               if "image" not in json.loads(r["payloads"] or "{}")]
+    if missing:
+        raise SynthError(f"cannot {what} {len(missing)} rows without an 'image' payload (e.g. {missing[0]}); "
+                         "image exports need an image dataset", field="--version")
+
 
 @click.command("export")
-@click.argument("out", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["coco", "yolo", "yolo-seg", "hf", "webdataset", "csv", "jsonl",
-                                                    "audio"]), required=True)
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", required=True,
+              help="coco, yolo (boxes), yolo-seg (polygons), hf (Parquet + card), webdataset, csv, jsonl, audio.")
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
 @click.option("--shard-rows", type=int, default=1000, show_default=True, help="Rows per hf/webdataset shard.")
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-              help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")
+@_ws_option
 def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, workspace: str | None) -> None:
     """Export a version (labels as current at that version): COCO, YOLO, Hugging Face Parquet + card,
     WebDataset tar shards, CSV/JSONL (tables, text) or an audio folder with metadata.csv."""
@@ -29,34 +45,51 @@ def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, workspa
 
 
 @click.command("preview")
-@click.argument("recipe", required=False, type=click.Path())
-@click.option("-n", "count", type=int, default=16, show_default=True)
-@click.option("-o", "out", type=click.Path(), default="sheet.png", show_default=True)
-@click.option("--version", "version", type=int, default=None, help="Preview a manifest version instead of a recipe.")
-@click.option("--workspace", "-w", default=".", show_default=True)
-def preview_cmd(recipe: str | None, count: int, out: str, version: int | None, workspace: str) -> None:
-    """Render a contact sheet with labels and sampled params drawn on."""
+@click.argument("recipe", required=False, type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(1, 256), default=16, show_default=True, help="Tiles.")
+@click.option("-o", "out", type=click.Path(dir_okay=False), default="sheet.png", show_default=True)
+@click.option("--columns", type=click.IntRange(1, 16), default=4, show_default=True)
+@click.option("--tile", "tile", type=click.IntRange(64, 2048), default=320, show_default=True, help="Tile size in pixels.")
+@click.option("--version", "version", default=None, help="Preview a manifest version (number or tag) instead of a recipe.")
+@_ws_option
+def preview_cmd(recipe: str | None, count: int, out: str, columns: int, tile: int, version: str | None,
+                workspace: str | None) -> None:
+    """Contact sheet of RECIPE's first N samples (or a manifest version's first N rows) with labels and
+    the sampled params drawn on."""
     from . import api
+    if recipe is None and version is None:
+        raise SynthError("give a RECIPE to render, or --version V to preview a workspace version", field="preview")
+    if recipe is not None and version is not None:
+        raise SynthError("give either a RECIPE or --version, not both", field="preview")
+    if recipe is not None:
+        api.validate(recipe)  # bad recipes fail here, before any work
+        with tempfile.TemporaryDirectory(prefix="synth-preview-") as tmp:
+            res = api.generate(recipe, workspace=tmp, count=count, workers=1)
+            n = _write_sheet(api.open_workspace(tmp), res.version, count, out, columns, tile)
+    else:
+        n = _write_sheet(api.open_workspace(workspace), version, count, out, columns, tile)
+    click.echo(f"wrote {out} ({n} tiles)")
+
+
+def _write_sheet(ws: Any, version: Any, count: int, out: str, columns: int, tile: int) -> int:
+    import cv2
+
     from .preview import contact_sheet
     from .sample import decode_blob
-    if recipe is None and version is None:
-        raise SynthError("give a RECIPE or --version V", field="preview")
-    if recipe is not None:
-        import tempfile
-        workspace = tempfile.mkdtemp(prefix="synth-preview-")
-        version = api.generate(recipe, workspace=workspace, count=count, workers=1).version
-    ws = api.open_workspace(workspace)
+    table = ws.manifest.to_table(version=version)
+    table = table.sort_by("index").slice(0, count) if "index" in table.column_names else table.slice(0, count)
+    _image_rows(table, "preview")
     tiles = []
-    for r in ws.manifest.to_table(version=version).slice(0, count).to_pylist():
+    for r in table.select(["payloads", "labels", "params"]).to_pylist():
         pays = json.loads(r["payloads"])
         image = decode_blob("image", ws.store.get(pays["image"]["hash"]))
         mask = decode_blob("mask", ws.store.get(pays["mask"]["hash"])) if "mask" in pays else None
-        tiles.append((image, json.loads(r["labels"]), mask, json.loads(r["params"])))
-    if not tiles:
-        raise SynthError("nothing to preview: the version has no rows", field="preview")
-    sheet = contact_sheet(tiles)
-    cv2.imwrite(str(Path(out)), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    click.echo(f"wrote {out} ({len(tiles)} tiles)")
+        tiles.append((image, json.loads(r["labels"] or "{}"), mask, json.loads(r["params"] or "{}")))
+    sheet = contact_sheet(tiles, columns=min(columns, len(tiles)), tile=tile)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise SynthError(f"could not write {out}: use a .png or .jpg name", field="-o")
+    return len(tiles)
 
 
 COMMANDS = [export_cmd, preview_cmd]

@@ -15,9 +15,14 @@ FORMATS = ("coco", "yolo", "yolo-seg", "hf", "webdataset", "csv", "jsonl", "audi
 def export_version(ws: Workspace, fmt: str, out: str | Path, version: int | str | None = None,
                    shard_rows: int = 1000) -> dict[str, Any]:
     if fmt not in FORMATS:
-        raise SynthError(f"unknown export format '{fmt}'; allowed: {', '.join(FORMATS)}", field="--format")
+        from ..errors import did_you_mean
+        raise SynthError(f"unknown export format '{fmt}'{did_you_mean(fmt, FORMATS)}; allowed: {', '.join(FORMATS)}",
+                         field="--format")
     v = ws.manifest.resolve(version)
     table = current_table(ws, v)
+    if fmt in ("coco", "yolo", "yolo-seg"):
+        from ..cli_images import _image_rows
+        _image_rows(table, "export")
     get = blob_getter(ws, table)
     if fmt == "coco":
         from ..exporters.coco import export_coco

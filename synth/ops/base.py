@@ -2,6 +2,7 @@
 surface maps and every label (boxes, quads, polygons, keypoints) together."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -41,6 +42,10 @@ class AnnotatedImage:
     depth: np.ndarray | None = None
     mm_per_px: float = 0.25
     camera_mm: tuple[float, float, float] | None = None  # camera centre in the plane frame, mm
+    backdrop: np.ndarray | None = None  # float32 HxWx3 scene without its objects: fills what warps bring in
+    # (H plane px -> image px, mm per plane px, camera centre, optical axis) after a camera pose: plane_xy
+    # and depth are computed from it on first use, so an op chain that never reads them never pays for them
+    camera_geometry: tuple | None = None
 
     @property
     def height(self) -> int:
@@ -57,17 +62,32 @@ class AnnotatedImage:
         return cls(image=image.astype(np.float32) * np.float32(1 / 255), **kw)
 
     def to_uint8(self) -> np.ndarray:
-        return np.clip(self.image * 255 + 0.5, 0, 255).astype(np.uint8)
+        # max(., 0) then a saturating, rounding scale: two SIMD passes instead of numpy's four
+        return cv2.convertScaleAbs(cv2.max(self.image, 0.0), alpha=255)
 
     def with_image(self, image: np.ndarray) -> AnnotatedImage:
         return replace(self, image=image.astype(np.float32, copy=False))
 
     def plane_coords(self) -> np.ndarray:
         """Position of every pixel centre on the scene plane, in mm."""
+        if self.plane_xy is None and self.camera_geometry is not None:
+            self._materialise_geometry()
         if self.plane_xy is not None:
             return self.plane_xy
         ys, xs = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
         return np.stack([xs + 0.5, ys + 0.5], axis=-1) * np.float32(self.mm_per_px)
+
+    def depth_map(self) -> np.ndarray | None:
+        """Distance to the camera of every pixel (mm), or None before any camera pose."""
+        if self.depth is None and self.camera_geometry is not None:
+            self._materialise_geometry()
+        return self.depth
+
+    def _materialise_geometry(self) -> None:
+        from .camera import plane_and_depth
+        H, mm, C, axis = self.camera_geometry
+        self.plane_xy, self.depth = plane_and_depth(H, mm, C, axis, self.width, self.height)
+        self.camera_geometry = None
 
     # --- geometry -----------------------------------------------------------------------------------
     def warp_homography(self, H: np.ndarray, size: tuple[int, int], border_value: float = 0.0,
@@ -75,21 +95,20 @@ class AnnotatedImage:
         """Apply a 3x3 homography (continuous coordinates, src -> dst) to pixels, maps and labels."""
         w, h = size
         H_cv = _shift(-0.5) @ H @ _shift(0.5)  # OpenCV's integer-centred pixels
-        def warp(a: np.ndarray | None, interp: int) -> np.ndarray | None:
+        def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            is_image = a is self.image
-            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp,
-                                       borderMode=image_border if is_image else cv2.BORDER_CONSTANT,
-                                       borderValue=border_value if is_image else 0)
+            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp, borderMode=border, borderValue=value)
         fwd = lambda pts: _apply_h(H, pts)  # noqa: E731
-        return self._warped(warp, fwd, (w, h))
+        return self._warped(warp, fwd, (w, h), image_border, border_value)
 
     def remap(self, inverse: PointFn, size: tuple[int, int] | None = None,
-              dense: tuple[np.ndarray, np.ndarray] | None = None) -> AnnotatedImage:
+              dense: tuple[np.ndarray, np.ndarray] | None = None, forward: PointFn | None = None,
+              image_border: int = cv2.BORDER_REPLICATE) -> AnnotatedImage:
         """Warp by `inverse` (dst point -> src point, continuous, vectorised over Nx2); labels move with
-        the forward map, found by Newton iteration on `inverse`. `dense` is the same map already
-        evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it."""
+        `forward` (src -> dst), by default found by Newton iteration on `inverse`. `dense` is the same map
+        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it.
+        `image_border`: what the image shows beyond the source (replicated edge, or 0 = transparent)."""
         w, h = size or (self.width, self.height)
         if dense is None:
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -98,25 +117,37 @@ class AnnotatedImage:
             dense = (src[:, 0].reshape(h, w), src[:, 1].reshape(h, w))
         mx, my = dense[0].astype(np.float32) - 0.5, dense[1].astype(np.float32) - 0.5
         m1, m2 = cv2.convertMaps(mx, my, cv2.CV_16SC2)  # fixed-point maps: several times faster remaps
-        def warp(a: np.ndarray | None, interp: int) -> np.ndarray | None:
+        def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            if interp == cv2.INTER_NEAREST:
-                return cv2.remap(a, mx, my, interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            return cv2.remap(a, m1, m2, interp, borderMode=cv2.BORDER_REPLICATE)
-        return self._warped(warp, lambda pts: invert_points(inverse, pts), (w, h))
+            if interp == cv2.INTER_NEAREST:  # exact float maps: a label mask must not shift by rounding
+                return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
+        fwd = forward if forward is not None else (lambda pts: invert_points(inverse, pts))
+        return self._warped(warp, fwd, (w, h), image_border, 0.0)
 
-    def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int]) -> AnnotatedImage:
-        lin = cv2.INTER_LINEAR
+    def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
+                border_value: float) -> AnnotatedImage:
+        lin, rep = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+        if self.camera_geometry is not None:  # a later warp moves the camera's maps with the pixels
+            self._materialise_geometry()
         mask = warp(self.mask, cv2.INTER_NEAREST) if self.mask is not None else None
         if mask is not None and self.mask.dtype != np.int32:
             mask = mask.astype(self.mask.dtype)
-        out = replace(self, image=warp(self.image, lin), mask=mask, normals=warp(self.normals, lin),
-                      gloss=warp(self.gloss, lin), plane_xy=warp(self.plane_coords(), lin),
-                      depth=warp(self.depth, lin), labels=move_labels(self.labels, fwd, size, mask))
+        backdrop = warp(self.backdrop, lin, cv2.BORDER_REFLECT)
+        if backdrop is None:
+            image = warp(self.image, lin, image_border, border_value)
+        else:  # what the warp brings in from beyond the frame is backdrop, never a mirrored (unlabelled) object
+            inside = warp(np.ones(self.image.shape[:2], np.float32), lin)
+            image = warp(self.image, lin) + backdrop * (1 - inside)[..., None]
+        out = replace(self, image=image, mask=mask, normals=warp(self.normals, lin, rep), backdrop=backdrop,
+                      gloss=warp(self.gloss, lin, rep), plane_xy=warp(self.plane_xy, lin, rep),
+                      depth=warp(self.depth, lin, rep), labels=move_labels(self.labels, fwd, size, mask))
         if out.normals is not None:
             out.normals /= np.maximum(np.linalg.norm(out.normals, axis=-1, keepdims=True), 1e-6)
         return out
+    # plane_xy = None means "each pixel lies where it is drawn": true of a sheet deformed on its plane,
+    # so surface warps leave it None; only after the camera pose does it hold a real map to warp.
 
 
 class ImageOp:
@@ -150,11 +181,19 @@ def iter_geometric(labels: Any) -> Iterator[dict]:
                 yield from iter_geometric(v)
 
 
+def copy_labels(labels: dict) -> dict:
+    """A deep copy of JSON-like labels: a JSON round trip is several times faster than copy.deepcopy."""
+    try:
+        return json.loads(json.dumps(labels))
+    except (TypeError, ValueError):  # numpy scalars or other non-JSON values: the slow, general way
+        import copy
+        return copy.deepcopy(labels)
+
+
 def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndarray | None) -> dict:
     """A deep copy of `labels` with every geometric label moved by `fwd` and boxes recomputed. All points
     of all labels go through `fwd` in one vectorised call (Newton inversion is per call, not per point)."""
-    import copy
-    out = copy.deepcopy(labels)
+    out = copy_labels(labels)
     objs = list(iter_geometric(out))
     chunks: list[np.ndarray] = []
     plan: list[list[tuple[str, int, int]]] = []
@@ -205,11 +244,14 @@ def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes
         obj["visible"] = False
 
 
-def densify(poly: np.ndarray, per_edge: int = 16) -> np.ndarray:
-    """Points along a closed polygon's edges, so a curved warp of a straight edge keeps its bulge."""
+def densify(poly: np.ndarray, per_edge: int = 16, spacing_px: float = 8.0) -> np.ndarray:
+    """Points along a closed polygon's edges, so a curved warp of a straight edge keeps its bulge: one
+    every `spacing_px` along each edge, at most `per_edge` (short edges of small labels need few)."""
     nxt = np.roll(poly, -1, axis=0)
-    t = np.linspace(0, 1, per_edge, endpoint=False)[None, :, None]
-    return (poly[:, None, :] * (1 - t) + nxt[:, None, :] * t).reshape(-1, 2)
+    counts = np.clip(np.ceil(np.hypot(*(nxt - poly).T) / spacing_px), 1, per_edge).astype(np.int64)
+    edge = np.repeat(np.arange(len(poly)), counts)
+    t = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) / np.repeat(counts, counts)
+    return poly[edge] * (1 - t[:, None]) + nxt[edge] * t[:, None]
 
 
 def _bounds(pts: np.ndarray) -> list[float]:
@@ -226,11 +268,39 @@ def clip_box(box: list[float], w: int, h: int) -> list[float] | None:
 def mask_boxes(mask: np.ndarray) -> dict[int, list[float]]:
     """Tight box of every instance id in a mask, in continuous pixel-edge coordinates."""
     out: dict[int, list[float]] = {}
-    ids = np.unique(mask)
+    flat = mask.ravel()
+    ids = np.flatnonzero(np.bincount(flat)) if flat.size and flat.min() >= 0 and flat.max() < 1 << 16 else np.unique(flat)
     for i in ids[ids != 0]:
-        ys, xs = np.nonzero(mask == i)
-        out[int(i)] = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+        x, y, w, h = cv2.boundingRect((mask == i).view(np.uint8))
+        out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
     return out
+
+
+def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int = 4) -> np.ndarray:
+    """A smooth map of points (Nx2 -> NxC) evaluated at every pixel centre of a w x h image, as h x w x C
+    float32: exactly on a grid every `step` pixels (one ring beyond the frame), bilinear in between. Far
+    cheaper than evaluating `fn` per pixel; within a small fraction of a pixel for maps smooth at that scale."""
+    nx, ny = -(-w // step) + 2, -(-h // step) + 2
+    # node j sits at x = step * (j - 1) + step / 2; cv2.resize by `step` puts the centre of output pixel
+    # i at node coordinate (i + 0.5) / step - 0.5, i.e. at x = i + 0.5 - step: so crop `step` pixels
+    gx = step * (np.arange(nx, dtype=np.float64) - 1) + step / 2
+    gy = step * (np.arange(ny, dtype=np.float64) - 1) + step / 2
+    xs, ys = np.meshgrid(gx, gy)
+    val = np.asarray(fn(np.c_[xs.ravel(), ys.ravel()]), np.float32).reshape(ny, nx, -1)
+    # output pixel i (centre x = i + 0.5) lies at node coordinate (x - step / 2) / step + 1
+    return upsample(val, step, w, h, offset=(0.5 - step / 2) / step + 1)
+
+
+def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None = None) -> np.ndarray:
+    """Bilinear upsampling straight to w x h (one warpAffine: no oversized copy to crop). By default
+    low-res pixel k covers output pixels [k * factor, (k + 1) * factor), as after an INTER_AREA downsample."""
+    if offset is None and low.shape[0] * factor == h and low.shape[1] * factor == w:
+        # the same sampling as cv2.resize's, which is several times faster than a general warp
+        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+    off = (0.5 / factor - 0.5) if offset is None else offset
+    M = np.array([[1 / factor, 0, off], [0, 1 / factor, off]], np.float64)
+    out = cv2.warpAffine(low, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(h, w, -1)
 
 
 # --- point maths ------------------------------------------------------------------------------------

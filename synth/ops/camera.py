@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams, _apply_h
+from .base import AnnotatedImage, ImageOp, OpParams, _apply_h, dense_map, upsample
 
 
 class CameraPose(ImageOp):
@@ -52,7 +52,8 @@ class CameraPose(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         H, C, axis = self.geometry(img.width, img.height, img.mm_per_px, p)
         out = img.warp_homography(H, (p.width, p.height))
-        out.plane_xy, out.depth = plane_and_depth(H, img.mm_per_px, C, axis, p.width, p.height)
+        out.plane_xy = out.depth = None
+        out.camera_geometry = (H, img.mm_per_px, C, axis)
         out.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
         return out
 
@@ -65,18 +66,17 @@ def _rot(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return Rz @ Rx @ Ry
 
 
-def plane_and_depth(H: np.ndarray, mm_per_px: float, C: np.ndarray, axis: np.ndarray, w: int, h: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def plane_and_depth(H: np.ndarray, mm_per_px: float, C: np.ndarray, axis: np.ndarray, w: int, h: int,
+                    step: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Plane position (mm) and depth along the optical axis (mm) of every output pixel, computed on a
-    coarse grid and upsampled: both are smooth, so this is exact to well under a pixel's worth."""
-    step = 8
-    ys, xs = np.mgrid[0:h + step:step, 0:w + step:step].astype(np.float64)
-    pts = _apply_h(np.linalg.inv(H), np.c_[xs.ravel(), ys.ravel()]) * mm_per_px
-    P = np.c_[pts, np.zeros(len(pts))]
-    depth = ((P - C) @ axis).reshape(xs.shape).astype(np.float32)
-    xy = pts.reshape(*xs.shape, 2).astype(np.float32)
-    up = lambda a: cv2.resize(a, (xs.shape[1] * step, xs.shape[0] * step), interpolation=cv2.INTER_LINEAR)[:h, :w]  # noqa: E731
-    return up(xy), np.maximum(up(depth), 1.0)
+    coarse grid and interpolated: both are smooth, so this is exact to well under a pixel's worth."""
+    Hinv = np.linalg.inv(H)
+
+    def plane_and_z(q: np.ndarray) -> np.ndarray:
+        pts = _apply_h(Hinv, q) * mm_per_px
+        return np.c_[pts, (np.c_[pts, np.zeros(len(pts))] - C) @ axis]
+    m = dense_map(plane_and_z, w, h, step)
+    return np.ascontiguousarray(m[..., :2]), np.maximum(m[..., 2], 1.0)
 
 
 class DefocusBlur(ImageOp):
@@ -98,22 +98,43 @@ class DefocusBlur(ImageOp):
         return np.minimum(coc_mm / p.sensor_width_mm * width / 2, p.max_radius_px).astype(np.float32)
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
-        depth = img.depth if img.depth is not None else np.full(img.image.shape[:2], p.focus_distance_mm, np.float32)
+        h, w = img.image.shape[:2]
+        # depth is smooth: the radius on every 4th pixel, interpolated, is exact to a hair
+        depth = img.depth_map()
+        depth = depth[::4, ::4] if depth is not None else np.full((1, 1), p.focus_distance_mm, np.float32)
         radius = self.coc_px(depth, img.width, p)
-        rmax = float(radius.max())
-        if rmax < 0.3:
+        if float(radius.max()) < 0.3:
             return img
-        # blend a few disc-blurred copies by each pixel's radius (a layered approximation of a varying kernel)
-        levels = np.linspace(0, rmax, int(min(6, np.ceil(rmax) + 1)))
-        stack = [img.image] + [cv2.filter2D(img.image, -1, disc_kernel(r)) for r in levels[1:]]
-        pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
-        lo = np.floor(pos).astype(np.int32)
-        frac = (pos - lo)[..., None]
-        out = np.zeros_like(img.image)
-        for i, layer in enumerate(stack):
-            wgt = (lo == i)[..., None] * (1 - frac) + (lo == i - 1)[..., None] * frac
-            out += layer * wgt
-        return img.with_image(out)
+        return img.with_image(defocus(img.image, radius, 4, offset=0.0))  # sample k is pixel 4k
+
+
+def defocus(image: np.ndarray, radius: np.ndarray, step: int, offset: float | None = None) -> np.ndarray:
+    """Blur `image` (any dtype OpenCV filters) by a disc whose radius varies smoothly, given `step` times
+    coarser (`offset` as in `upsample`: by default coarse pixel k covers pixels [step k, step (k + 1))).
+    A layered approximation of a varying kernel: a few disc-blurred copies, blended piecewise-linearly."""
+    h, w = image.shape[:2]
+    rmin, rmax = float(radius.min()), float(radius.max())
+    if rmax - rmin < 0.25:  # a nearly uniform circle of confusion is one blur
+        return disc_blur(image, (rmin + rmax) / 2)
+    levels = np.linspace(rmin, rmax, int(min(3, np.ceil((rmax - rmin) / 1.5) + 1)))
+    pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
+    pos = upsample(pos, step, w, h, offset=offset)[..., 0]
+    out = disc_blur(image, levels[0])
+    for i in range(1, len(levels)):  # lerp toward each next level
+        t = np.clip(pos - np.float32(i - 1), 0, 1)
+        out = cv2.blendLinear(out, disc_blur(image, levels[i]), 1 - t, t)
+    return out
+
+
+def disc_blur(image: np.ndarray, radius: float) -> np.ndarray:
+    """Defocus by an anti-aliased disc; wide discs at half resolution (the result has no detail left at
+    that scale, and the kernel costs a quarter)."""
+    if radius < 1.5:
+        return cv2.filter2D(image, -1, disc_kernel(radius))
+    h, w = image.shape[:2]
+    half = cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    half = cv2.filter2D(half, -1, disc_kernel(radius / 2))
+    return cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def disc_kernel(radius: float) -> np.ndarray:
@@ -122,6 +143,21 @@ def disc_kernel(radius: float) -> np.ndarray:
     yy, xx = np.mgrid[0:n, 0:n] - n // 2
     k = np.clip(r + 0.5 - np.sqrt(xx**2 + yy**2), 0, 1).astype(np.float32)  # anti-aliased disc
     return k / k.sum()
+
+
+class GaussianBlur(ImageOp):
+    """Gaussian blur (haze, a soft lens, a smudged protective window): kernel 2*ceil(3 sigma) + 1 wide."""
+
+    name = "gaussian_blur"
+
+    class Params(OpParams):
+        sigma_px: float = Field(1.0, ge=0, le=50, description="Standard deviation of the blur in pixels.")
+
+    def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if p.sigma_px < 0.1:
+            return img
+        k = 2 * int(np.ceil(3 * p.sigma_px)) + 1
+        return img.with_image(cv2.GaussianBlur(img.image, (k, k), p.sigma_px))
 
 
 class MotionBlur(ImageOp):
@@ -136,13 +172,18 @@ class MotionBlur(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.length_px < 1:
             return img
-        n = int(np.ceil(p.length_px)) | 1
-        k = np.zeros((n, n), np.float32)
-        c, t = n // 2, np.deg2rad(p.angle_deg)
-        d = p.length_px / 2
-        cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
-                 (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
-        return img.with_image(cv2.filter2D(img.image, -1, k / k.sum()))
+        return img.with_image(cv2.filter2D(img.image, -1, motion_kernel(p.length_px, p.angle_deg)))
+
+
+def motion_kernel(length_px: float, angle_deg: float) -> np.ndarray:
+    """A normalised anti-aliased line `length_px` long at `angle_deg`."""
+    n = int(np.ceil(length_px)) | 1
+    k = np.zeros((n, n), np.float32)
+    c, t = n // 2, np.deg2rad(angle_deg)
+    d = length_px / 2
+    cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
+             (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
+    return k / k.sum()
 
 
 class Exposure(ImageOp):
@@ -171,11 +212,44 @@ class SensorNoise(ImageOp):
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         photons = p.full_well_at_iso100 * 100.0 / p.iso
-        x = np.clip(img.image, 0, None)
+        x = np.maximum(img.image, np.float32(0))
         # Poisson shot noise in its Gaussian limit (mean = variance = photon count): many times faster
         # than sampling Poisson counts, and indistinguishable above a few photons per level
-        sigma = np.sqrt(x / np.float32(photons) + np.float32(p.read_noise**2 * p.iso / 100))
-        return img.with_image(x + sigma * rng.standard_normal(x.shape, dtype=np.float32))
+        var = x * np.float32(1 / photons)
+        var += np.float32(p.read_noise**2 * p.iso / 100)
+        noise = standard_normal_fast(rng, x.shape)
+        noise *= cv2.sqrt(var.reshape(x.shape[0], -1)).reshape(x.shape)
+        x += noise
+        return img.with_image(x)
+
+
+_QUANTILES: np.ndarray | None = None
+
+
+def standard_normal_fast(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Unit-variance normal float32 noise: one random byte per value through a 256-level table of normal
+    quantiles (tails at 2.9 sigma). Several times faster than rng.standard_normal, and indistinguishable
+    once the noisy image is quantised to 8 bits (a table step is 1/40 of the noise's sigma)."""
+    global _QUANTILES
+    if _QUANTILES is None:
+        from scipy.special import ndtri
+        q = ndtri((np.arange(256) + 0.5) / 256)
+        _QUANTILES = (q / q.std()).astype(np.float32)
+    n = int(np.prod(shape))
+    bits = np.frombuffer(rng.bytes(n), np.uint8).reshape(shape[0], -1)
+    return cv2.LUT(bits, _QUANTILES).reshape(shape)
+
+
+def sensor_noise_uint8(image8: np.ndarray, p: SensorNoise.Params, rng: np.random.Generator) -> np.ndarray:
+    """SensorNoise on an 8-bit image, for a pipeline's last step: the noise's sigma looked up per level,
+    added and saturated in one go (no float copy of the image)."""
+    photons = p.full_well_at_iso100 * 100.0 / p.iso
+    levels = np.arange(256, dtype=np.float64) / 255
+    sigma = (np.sqrt(levels / photons + p.read_noise**2 * p.iso / 100) * 255).astype(np.float32)
+    flat = image8.reshape(image8.shape[0], -1)
+    noise = standard_normal_fast(rng, flat.shape)
+    noise *= cv2.LUT(flat, sigma)
+    return cv2.add(flat, noise, dtype=cv2.CV_8U).reshape(image8.shape)
 
 
 class Vignetting(ImageOp):

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams
+from .base import AnnotatedImage, ImageOp, OpParams, copy_labels
 from .distortion import smooth_noise
 
 TextureKind = Literal["plain", "noise", "wood", "marble", "fabric", "paper"]
@@ -29,16 +29,15 @@ def procedural_texture(kind: str, h: int, w: int, scale_px: float, rgb: tuple[fl
         grain = cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)
         rings = np.sin(2 * np.pi * (ys / (scale_px * 0.35) + 1.2 * turb)) * 0.5 + 0.5
         v = 0.78 + 0.22 * rings**3 + 0.06 * grain
-    elif kind == "marble":
-        veins = np.abs(np.sin(2 * np.pi * ((xs + ys) / (scale_px * 2) + 1.5 * turb)))
-        v = 0.75 + 0.25 * veins**0.3
+    elif kind == "marble":  # a few thin dark veins wandering across a pale stone
+        t = np.sin(np.pi * ((xs + 0.5 * ys) / (scale_px * 6) + 1.5 * turb))
+        v = 0.97 - 0.22 * np.exp(-t * t / 0.05) + 0.03 * turb
     elif kind == "fabric":
         period = max(scale_px / 12, 2.0)
         weave = np.sin(2 * np.pi * xs / period) * np.sin(2 * np.pi * ys / period)
         v = 0.9 + 0.07 * weave + 0.05 * turb
-    else:  # paper: fine fibres, anisotropic noise
-        fib = smooth_noise(max(h // 6, 4), w, max(scale_px / 20, 2.0), rng)
-        v = 1 + 0.025 * cv2.resize(fib, (w, h), interpolation=cv2.INTER_LINEAR) + 0.02 * turb
+    else:  # paper: faint fine grain (a strong or elongated grain reads as streaks in a photo)
+        v = 1 + 0.01 * smooth_noise(h, w, 2.5, rng) + 0.012 * turb
     return (v[..., None] * base).astype(np.float32)
 
 
@@ -96,21 +95,22 @@ class InkFade(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.line_fade == 0 and p.glyph_fade == 0:
             return img
-        keep = np.ones(img.image.shape[:2], np.float32)  # share of ink darkness kept
-        labels = _copy_labels(img.labels)
-        for key, top in (("lines", p.line_fade), ("chars" if "chars" in labels else "words", p.glyph_fade)):
-            for item in labels.get(key, []):
-                fade = float(rng.uniform(0, top)) if top > 0 else 0.0
-                item["fade"] = round(fade, 4)
-                x0, y0, x1, y1 = (int(round(v)) for v in item["box"])
-                keep[max(y0, 0):y1, max(x0, 0):x1] *= 1 - fade
+        keep, labels = self.kept_ink(img.labels, img.image.shape[:2], p, rng)
         paper = np.asarray(p.paper_rgb, np.float32)
         out = paper - (paper - img.image) * keep[..., None]
         res = img.with_image(out)
         res.labels = labels
         return res
 
-
-def _copy_labels(labels: dict) -> dict:
-    import copy
-    return copy.deepcopy(labels)
+    def kept_ink(self, labels: dict, shape: tuple[int, int], p: Params, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        """(share of ink kept per pixel, labels with each item's drawn `fade`), for scenes that fade an ink
+        layer themselves before composing it."""
+        keep = np.ones(shape, np.float32)
+        labels = copy_labels(labels)
+        for key, top in (("lines", p.line_fade), ("chars" if "chars" in labels else "words", p.glyph_fade)):
+            for item in labels.get(key, []):
+                fade = float(rng.uniform(0, top)) if top > 0 else 0.0
+                item["fade"] = round(fade, 4)
+                x0, y0, x1, y1 = (int(round(v)) for v in item["box"])
+                keep[max(y0, 0):y1, max(x0, 0):x1] *= 1 - fade
+        return keep, labels

@@ -17,7 +17,7 @@ from .base import AnnotatedImage, ImageOp, OpParams
 
 OPS: dict[str, type[ImageOp]] = {c.name: c for c in (
     light.AmbientLight, light.DirectionalLight, light.PointLight, light.CameraFlash, light.CastShadow,
-    light.ColorTemperature, cam.CameraPose, cam.DefocusBlur, cam.MotionBlur, cam.Exposure, cam.SensorNoise,
+    light.ColorTemperature, cam.CameraPose, cam.DefocusBlur, cam.GaussianBlur, cam.MotionBlur, cam.Exposure, cam.SensorNoise,
     cam.Vignetting, cam.ChromaticAberration, cam.WhiteBalance, cam.JpegQuality, mat.Texture, mat.Gloss,
     mat.InkFade, dist.LensDistortion, dist.Elastic, dist.Crinkle, dist.Curvature, dist.Fold)}
 
@@ -124,7 +124,8 @@ def apply_photo_pipeline(img: AnnotatedImage, p: PhotoParams, rng: np.random.Gen
                                  distance_mm=distance, tilt_deg=c.tilt_deg, pan_deg=c.pan_deg, roll_deg=c.roll_deg)
     H, C, axis = cam.CameraPose().geometry(w, h, p.mm_per_px, pose)
     img = img.warp_homography(H, (w, h), image_border=cv2.BORDER_REFLECT)
-    img.plane_xy, img.depth = cam.plane_and_depth(H, p.mm_per_px, C, axis, w, h)
+    img.plane_xy = img.depth = None
+    img.camera_geometry = (H, p.mm_per_px, C, axis)
     img.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
     img = light_and_sensor(img, c, li, distance, rng)
     img = dist.LensDistortion()(img, k1=d.k1, k2=d.k2, p1=d.p1, p2=d.p2) if (d.k1 or d.k2 or d.p1 or d.p2) else img

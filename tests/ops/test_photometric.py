@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from synth.errors import SynthError
 from synth.ops import OPS, AnnotatedImage, PhotoParams, apply_photo_pipeline, get_op
-from synth.ops.camera import DefocusBlur, JpegQuality, MotionBlur, SensorNoise, Vignetting
+from synth.ops.camera import DefocusBlur, GaussianBlur, JpegQuality, MotionBlur, SensorNoise, Vignetting, sensor_noise_uint8
 from synth.ops.lighting import CameraFlash, CastShadow, ColorTemperature, DirectionalLight, PointLight
 from synth.ops.material import Gloss, InkFade, Texture, procedural_texture
 
@@ -29,6 +29,21 @@ def test_defocus_grows_with_distance_from_focal_plane():
     op, p = DefocusBlur(), DefocusBlur.Params(focal_length_mm=50, f_number=2, focus_distance_mm=1000, max_radius_px=64, sensor_width_mm=36)
     coc = op.coc_px(np.array([1000.0, 1200.0, 2000.0, 800.0], np.float32), 1000, p)
     assert coc[0] == 0 and coc[1] < coc[2] and coc[3] > 0
+
+
+def test_gaussian_blur_keeps_the_mean_and_spreads_a_point_symmetrically():
+    img = _flat(v=0.0)
+    img.image[32, 40] = 1.0
+    out = GaussianBlur()(img, sigma_px=2).image[..., 0]
+    assert np.isclose(out.sum(), 1.0, atol=1e-4) and np.isclose(out[32, 37], out[32, 43]) and out[32, 40] < 0.1
+
+
+def test_eight_bit_noise_matches_the_float_op():
+    x = np.full((200, 200, 3), 128, np.uint8)
+    p = SensorNoise.Params(iso=3200)
+    fast = sensor_noise_uint8(x, p, np.random.default_rng(0)).astype(float)
+    ref = SensorNoise()(AnnotatedImage.from_uint8(x), p, np.random.default_rng(0)).image * 255
+    assert abs(fast.mean() - 128) < 0.3 and abs(fast.std() - ref.std()) / ref.std() < 0.05
 
 
 def test_motion_blur_spreads_a_point_along_its_direction():
@@ -95,6 +110,7 @@ def test_vignetting_and_jpeg():
 @pytest.mark.parametrize("cls,params", [
     (MotionBlur, {"length_px": -1}), (DefocusBlur, {"focal_length_mm": 0}), (JpegQuality, {"quality": 0}),
     (JpegQuality, {"quality": 101}), (Texture, {"kind": "plastic"}), (SensorNoise, {"iso": 0}),
+    (GaussianBlur, {"sigma_px": -0.5}),
 ])
 def test_out_of_range_params_are_rejected(cls, params):
     with pytest.raises(ValidationError):
