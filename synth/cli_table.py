@@ -53,7 +53,6 @@ def report_table(real: str, workspace: str | None, version: str | None, recipe: 
     synth = read_table(synthetic) if synthetic else load_table(workspace, _version(version), recipe)
     if target is not None and target not in real_frame.columns:
         raise SynthError(f"target '{target}' is not a column of {real}", field="target")
-    _align_types(real_frame, synth)
     report = quality_report(real_frame, synth, target=target, out_dir=out)
     click.echo(f"column shapes  {report['column_shapes']['score']:.3f}")
     if report["pair_trends"]["score"] is not None:
@@ -86,15 +85,6 @@ def export_table(workspace: str | None, version: str | None, recipe: str | None,
 
 def _version(version: str | None) -> int | str | None:
     return int(version) if version is not None and version.isdigit() else version
-
-
-def _align_types(real, synth) -> None:  # type: ignore[no-untyped-def]
-    """CSV loses dtypes: parse the real table's date columns the way the synthetic ones are typed."""
-    import pandas as pd
-    for col in real.columns:
-        if col in synth.columns and pd.api.types.is_datetime64_any_dtype(synth[col]) \
-                and not pd.api.types.is_datetime64_any_dtype(real[col]):
-            real[col] = pd.to_datetime(real[col], errors="coerce", format="mixed")
 
 
 COMMANDS = [fit_command, report_group, export_table]
