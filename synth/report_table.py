@@ -111,10 +111,8 @@ def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, 
 def _features(frame: pd.DataFrame, target: str, columns: list[str] | None = None) -> pd.DataFrame:
     x = frame.drop(columns=[target]).copy()
     for c in x.columns:
-        if pd.api.types.is_datetime64_any_dtype(x[c]):
-            x[c] = x[c].astype("int64")
-        elif pd.api.types.is_bool_dtype(x[c]):
-            x[c] = x[c].astype("float")
+        if pd.api.types.is_datetime64_any_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c]):
+            x[c] = _as_float(x[c])  # NaT stays missing, which the gradient boosting models handle
     x = pd.get_dummies(x, dummy_na=False, dtype=float)
     x = x.drop(columns=[c for c in x.columns if x[c].dtype == object])
     return x.reindex(columns=columns, fill_value=0.0) if columns is not None else x
