@@ -50,7 +50,18 @@ class TableScene(Scene):
         labels: dict[str, Any] = {"rows": len(frame), "columns": list(frame.columns)}
         if params.target is not None:
             labels["target"] = params.target.name
-            labels["target_rate"] = float(pd.to_numeric(frame[params.target.name], errors="coerce").mean())
+            labels.update(_target_summary(frame[params.target.name]))
         return Sample(payloads={"table": Payload("bytes", encode_block(frame, params.format), format=params.format)},
                       labels=labels)
 
+
+
+def _target_summary(target: pd.Series) -> dict[str, Any]:
+    """A binary target's positive rate, else (few classes) its class counts: a block's label balance."""
+    values = target.dropna()
+    if pd.api.types.is_bool_dtype(values) or (pd.api.types.is_numeric_dtype(values) and set(values.unique()) <= {0, 1}):
+        return {"target_rate": float(values.astype(float).mean()) if len(values) else None}
+    counts = values.value_counts()
+    if len(counts) <= 50:
+        return {"target_counts": {str(k): int(v) for k, v in counts.items()}}
+    return {}

@@ -16,13 +16,15 @@ from .errors import SynthError
 @click.option("--name", default=None, help="Recipe name (default: <file>_twin).")
 @click.option("--rows-per-sample", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Rows in each generated block.")
-def fit_command(real: str, output: str, name: str | None, rows_per_sample: int) -> None:
+@click.option("--target", default=None, help="Column the recipe declares as the target (labels and report use it).")
+def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, target: str | None) -> None:
     """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe."""
     from .fit import fit_recipe, write_recipe
-    recipe = fit_recipe(real, name=name, rows_per_sample=rows_per_sample)
+    recipe = fit_recipe(real, name=name, rows_per_sample=rows_per_sample, target=target)
     write_recipe(recipe, output)
     cols = recipe["params"]["columns"]
-    click.echo(f"wrote {output}: {len(cols)} columns, {len(recipe['params']['correlation'])} correlated pairs")
+    click.echo(f"wrote {output}: {len(cols)} columns, {len(recipe['params']['correlation'])} correlated pairs"
+               + (f", target {target}" if target else ""))
     for col, spec in cols.items():
         detail = spec.get("dist") or spec["type"]
         click.echo(f"  {col}: {spec['type']} ({detail})" + (f", missing {spec['missing']:.1%}" if "missing" in spec
@@ -41,19 +43,21 @@ def report_group() -> None:
 @click.option("--recipe", default=None, help="Only blocks of this recipe.")
 @click.option("--synthetic", default=None, type=click.Path(dir_okay=False),
               help="Score this CSV/Parquet file instead of a workspace version.")
-@click.option("--target", default=None, help="Column for train-synthetic/test-real vs train-real accuracy.")
+@click.option("--target", default=None, help="Column for train-synthetic/test-real vs train-real accuracy "
+                                            "(default: the target the version's recipe declares).")
 @click.option("-o", "--out", default="reports/table", show_default=True, help="Folder for report.json and PNGs.")
 def report_table(real: str, workspace: str | None, version: str | None, recipe: str | None,
                  synthetic: str | None, target: str | None, out: str) -> None:
     """Column-shape, pair-trend and ML-efficacy scores of a synthetic table against the real one."""
     from .fit import read_table
     from .report_table import quality_report
-    from .tabular.blocks import load_table
+    from .tabular.blocks import declared_target, load_table
     real_frame = read_table(real)
     synth = read_table(synthetic) if synthetic else load_table(workspace, _version(version), recipe)
+    if target is None and not synthetic:
+        target = declared_target(workspace, _version(version), recipe)
     if target is not None and target not in real_frame.columns:
         raise SynthError(f"target '{target}' is not a column of {real}", field="target")
-    _align_types(real_frame, synth)
     report = quality_report(real_frame, synth, target=target, out_dir=out)
     click.echo(f"column shapes  {report['column_shapes']['score']:.3f}")
     if report["pair_trends"]["score"] is not None:
@@ -86,15 +90,6 @@ def export_table(workspace: str | None, version: str | None, recipe: str | None,
 
 def _version(version: str | None) -> int | str | None:
     return int(version) if version is not None and version.isdigit() else version
-
-
-def _align_types(real, synth) -> None:  # type: ignore[no-untyped-def]
-    """CSV loses dtypes: parse the real table's date columns the way the synthetic ones are typed."""
-    import pandas as pd
-    for col in real.columns:
-        if col in synth.columns and pd.api.types.is_datetime64_any_dtype(synth[col]) \
-                and not pd.api.types.is_datetime64_any_dtype(real[col]):
-            real[col] = pd.to_datetime(real[col], errors="coerce", format="mixed")
 
 
 COMMANDS = [fit_command, report_group, export_table]

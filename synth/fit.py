@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import SynthError
+from .errors import SynthError, did_you_mean
 
 CANDIDATES = ("norm", "lognorm", "gamma", "expon", "weibull_min", "beta", "uniform")
 MAX_FIT_ROWS = 5000  # distribution fitting on a subsample: KS choice is stable and fitting stays fast
@@ -118,7 +118,7 @@ def _looks_like_dates(s: pd.Series) -> bool:
 
 def _fit_datetime(d: pd.Series) -> dict[str, Any]:
     months = d.dt.month.value_counts().reindex(range(1, 13), fill_value=0).to_numpy(dtype=float)
-    weekdays = d.dt.weekday.value_counts().reindex(range(7), fill_value=0).to_numpy(dtype=float)
+    weekdays = d.dt.day_of_week.value_counts().reindex(range(7), fill_value=0).to_numpy(dtype=float)
     spec = {"type": "datetime", "start": d.min().date().isoformat(), "end": d.max().date().isoformat(),
             "month_weights": [round(float(x / max(months.sum(), 1)), 6) for x in months],
             "weekday_weights": [round(float(x / max(weekdays.sum(), 1)), 6) for x in weekdays],
@@ -180,6 +180,9 @@ def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int =
     frame = read_table(path)
     if len(frame) < 2:
         raise SynthError("the table has 1 row; fitting needs at least 2", file=str(path))
+    if target is not None and target not in frame.columns:
+        raise SynthError(f"target '{target}' is not a column of {Path(path).name}{did_you_mean(target, frame.columns)}"
+                         f"; columns: {', '.join(map(str, frame.columns))}", file=str(path), field="--target")
     specs = {str(c): fit_column(frame[c]) for c in frame.columns}
     count = max(1, int(np.ceil(len(frame) / rows_per_sample)))
     recipe: dict[str, Any] = {
@@ -192,8 +195,8 @@ def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int =
         "params": {"rows_per_sample": min(rows_per_sample, len(frame)), "columns": specs,
                    "correlation": fit_correlation(frame, specs)},
     }
-    if target is not None and target not in specs:
-        raise SynthError(f"target '{target}' is not a column of {Path(path).name}", field="target")
+    if target is not None:  # the column stays in the copula; the recipe names it as the label to predict
+        recipe["params"]["target"] = {"name": target}
     return recipe
 
 

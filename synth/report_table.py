@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 MAX_ROWS = 50_000  # scores on a fixed subsample: they converge long before a million rows
 
@@ -24,15 +25,45 @@ def _kind(s: pd.Series) -> str:
     return "categorical"
 
 
-def _numeric(s: pd.Series) -> np.ndarray:
+def _as_float(s: pd.Series) -> pd.Series:
+    """Numbers, booleans and datetimes as floats on the same index; NaN where missing (NaT included)."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        return s.dropna().astype("int64").to_numpy(dtype=float)
-    return pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+        values = s.to_numpy(dtype="datetime64[ns]")
+        return pd.Series(np.where(np.isnat(values), np.nan, values.astype("int64").astype(float)), index=s.index)
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float")
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
+def _numeric(s: pd.Series) -> np.ndarray:
+    return _as_float(s).dropna().to_numpy()
+
+
+def _labels(s: pd.Series) -> pd.Series:
+    """Category labels that compare across dtypes: True == 1 == 1.0, whatever CSV or Parquet made of them."""
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        values = _as_float(s)
+        return values.map(lambda v: "nan" if np.isnan(v) else f"{v:g}")
+    return s.astype(str).where(s.notna(), "nan")
 
 
 def _tv(a: pd.Series, b: pd.Series) -> float:
-    pa_, pb = a.astype(str).value_counts(normalize=True), b.astype(str).value_counts(normalize=True)
+    pa_, pb = _labels(a).value_counts(normalize=True), _labels(b).value_counts(normalize=True)
     return 0.5 * float(pa_.subtract(pb, fill_value=0).abs().sum())
+
+
+def parse_dates(real: pd.DataFrame, synth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """CSV keeps dates as text: where either side holds dates, parse both, so they are scored as datetimes."""
+    from .fit import _is_text, _looks_like_dates
+    real, synth = real.copy(), synth.copy()
+    for col in real.columns:
+        if col not in synth.columns:
+            continue
+        sides = (real[col], synth[col])
+        if any(pd.api.types.is_datetime64_any_dtype(s) or (_is_text(s) and _looks_like_dates(s.dropna()))
+               for s in sides):
+            real[col], synth[col] = (pd.to_datetime(s, errors="coerce", format="mixed") for s in sides)
+    return real, synth
 
 
 def column_shapes(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
@@ -50,9 +81,9 @@ def column_shapes(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
 
 def _binned(s: pd.Series, edges: np.ndarray | None) -> pd.Series:
     if edges is None:
-        return s.astype(str)
-    values = s.astype("int64") if pd.api.types.is_datetime64_any_dtype(s) else pd.to_numeric(s, errors="coerce")
-    return pd.Series(np.digitize(values, edges), index=s.index).astype(str).where(s.notna(), "nan")
+        return _labels(s)
+    values = _as_float(s)
+    return pd.Series(np.digitize(values.fillna(0), edges), index=s.index).astype(str).where(values.notna(), "nan")
 
 
 def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -63,10 +94,9 @@ def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, 
                  else None) for c in cols}
     out = {}
     for a, b in combinations(cols, 2):
-        if kinds[a] == kinds[b] == "numeric":
-            ra = real[[a, b]].apply(lambda s: s.astype("int64") if pd.api.types.is_datetime64_any_dtype(s) else s)
-            sa = synth[[a, b]].apply(lambda s: s.astype("int64") if pd.api.types.is_datetime64_any_dtype(s) else s)
-            r_real, r_syn = ra.corr().iloc[0, 1], sa.corr().iloc[0, 1]
+        if kinds[a] == kinds[b] == "numeric":  # datetimes included, as seconds
+            r_real = _as_float(real[a]).corr(_as_float(real[b]))
+            r_syn = _as_float(synth[a]).corr(_as_float(synth[b]))
             score = 1.0 - abs(np.nan_to_num(r_real) - np.nan_to_num(r_syn)) / 2
             out[f"{a}|{b}"] = {"metric": "correlation_similarity", "score": float(score),
                                "real": float(np.nan_to_num(r_real)), "synthetic": float(np.nan_to_num(r_syn))}
@@ -81,10 +111,8 @@ def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, 
 def _features(frame: pd.DataFrame, target: str, columns: list[str] | None = None) -> pd.DataFrame:
     x = frame.drop(columns=[target]).copy()
     for c in x.columns:
-        if pd.api.types.is_datetime64_any_dtype(x[c]):
-            x[c] = x[c].astype("int64")
-        elif pd.api.types.is_bool_dtype(x[c]):
-            x[c] = x[c].astype("float")
+        if pd.api.types.is_datetime64_any_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c]):
+            x[c] = _as_float(x[c])  # NaT stays missing, which the gradient boosting models handle
     x = pd.get_dummies(x, dummy_na=False, dtype=float)
     x = x.drop(columns=[c for c in x.columns if x[c].dtype == object])
     return x.reindex(columns=columns, fill_value=0.0) if columns is not None else x
@@ -104,11 +132,13 @@ def ml_efficacy(real: pd.DataFrame, synth: pd.DataFrame, target: str, seed: int 
     cols = list(_features(pd.concat([real, synth]), target).columns)
     model_cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
     metric = accuracy_score if classify else r2_score
-    y = (lambda f: f[target].astype(str)) if classify else (lambda f: pd.to_numeric(f[target]))
+    y = (lambda f: _labels(f[target])) if classify else (lambda f: _as_float(f[target]))
     scores = {}
-    for name, frame in (("train_real", train), ("train_synthetic", synth)):
-        model = model_cls(random_state=seed).fit(_features(frame, target, cols), y(frame))
-        scores[name] = float(metric(y(test), model.predict(_features(test, target, cols))))
+    # one OpenMP thread: on a busy machine the default team spins and is 30x slower on these small fits
+    with threadpool_limits(1):
+        for name, frame in (("train_real", train), ("train_synthetic", synth)):
+            model = model_cls(random_state=seed).fit(_features(frame, target, cols), y(frame))
+            scores[name] = float(metric(y(test), model.predict(_features(test, target, cols))))
     return {"target": target, "metric": "accuracy" if classify else "r2", **scores,
             "ratio": scores["train_synthetic"] / scores["train_real"] if scores["train_real"] else None}
 
@@ -117,6 +147,9 @@ def quality_report(real: pd.DataFrame, synth: pd.DataFrame, target: str | None =
                    out_dir: str | Path | None = None) -> dict[str, Any]:
     if len(synth) > MAX_ROWS:
         synth = synth.sample(MAX_ROWS, random_state=0)
+    if len(real) > MAX_ROWS:
+        real = real.sample(MAX_ROWS, random_state=1)
+    real, synth = parse_dates(real, synth)
     shapes = column_shapes(real, synth)
     trends = pair_trends(real, synth)
     report: dict[str, Any] = {

@@ -69,7 +69,10 @@ class TableModel:
                 self.derived[name] = _expr(col.expr, known, f"columns.{name}.expr")
                 known.add(name)
         self.target_exprs: list[tuple[Expression, float]] = []
-        if target is not None:
+        if target is not None and not target.generated and target.name not in columns:
+            raise ValueError(f"target '{target.name}' has no rule or logistic model and is not a declared column"
+                             f"{did_you_mean(target.name, columns)}; declared: {', '.join(columns)}")
+        if target is not None and target.generated:
             if target.name in columns:
                 raise ValueError(f"target '{target.name}' has the name of a declared column")
             terms = [(target.rule, 1.0)] if target.rule else list(target.logistic.terms.items())
@@ -92,7 +95,7 @@ class TableModel:
             else:
                 data[name] = _round(np.asarray(self.derived[name].evaluate(data), dtype=float)
                                     * np.ones(n), col.round)
-        if self.target is not None:
+        if self.target is not None and self.target.generated:
             data[self.target.name] = self._target(data, n, rng)
         self._missing(data, n, rng)
         return pd.DataFrame({k: _column_array(v) for k, v in data.items()})

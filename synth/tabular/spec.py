@@ -158,17 +158,23 @@ class Logistic(_Spec):
 
 
 class TargetSpec(_Spec):
-    name: str = Field("target", description="Target column name.")
+    name: str = Field("target", description="Target column name. With neither rule nor logistic, a declared "
+                                            "column of that name is the target (as `synth fit --target` writes).")
     rule: str | None = Field(None, description="Expression giving the target (e.g. \"spend > 100\").")
     logistic: Logistic | None = Field(None, description="Bernoulli(sigmoid(intercept + sum coef * term)).")
 
     @model_validator(mode="after")
-    def _one(self) -> TargetSpec:
-        if (self.rule is None) == (self.logistic is None):
-            raise ValueError("target needs exactly one of 'rule' or 'logistic'")
-        for source in [self.rule] if self.rule else list(self.logistic.terms):
+    def _at_most_one(self) -> TargetSpec:
+        if self.rule is not None and self.logistic is not None:
+            raise ValueError("target takes one of 'rule' or 'logistic', not both")
+        for source in [self.rule] if self.rule else list(self.logistic.terms) if self.logistic else []:
             Expression(source)
         return self
+
+    @property
+    def generated(self) -> bool:
+        """True when the target is computed (rule or logistic), False when it names a declared column."""
+        return self.rule is not None or self.logistic is not None
 
 
 class CorrelationMatrix(_Spec):

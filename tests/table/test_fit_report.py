@@ -129,3 +129,60 @@ def test_fit_rejects_a_column_of_all_nulls(tmp_path):
     code, text = run(["fit", str(tmp_path / "nulls.csv"), "-o", str(tmp_path / "o.yaml")])
     assert code == 2 and "column 'b' is all nulls" in text
     assert not (tmp_path / "o.yaml").exists()
+
+
+def mixed_table(n: int, seed: int, coupled: bool = True) -> pd.DataFrame:
+    """Dates, a category and a number that move together (later signups pick 'pro' and spend more)."""
+    rng = np.random.default_rng(seed)
+    day = rng.integers(0, 365, n)
+    late = day > 180 if coupled else rng.random(n) < 0.5
+    frame = pd.DataFrame({
+        "signup": pd.to_datetime("2023-01-01") + pd.to_timedelta(day, unit="D"),
+        "plan": np.where(late & (rng.random(n) < 0.8), "pro", "basic"),
+        "spend": rng.normal(50, 5, n) + np.where(late, 30, 0),
+    })
+    frame.loc[rng.random(n) < 0.1, "signup"] = pd.NaT  # NaT must not turn into -2**63 in the correlation
+    return frame
+
+
+def test_pair_trends_score_datetime_and_categorical_pairs():
+    real = mixed_table(3000, 0)
+    pairs = quality_report(real, mixed_table(3000, 1))["pair_trends"]["pairs"]
+    assert pairs["signup|spend"]["metric"] == "correlation_similarity"
+    assert pairs["signup|spend"]["real"] > 0.7 and pairs["signup|spend"]["score"] > 0.97
+    assert pairs["signup|plan"]["metric"] == pairs["plan|spend"]["metric"] == "contingency_similarity"
+    assert pairs["signup|plan"]["score"] > 0.9
+    broken = quality_report(real, mixed_table(3000, 1, coupled=False))["pair_trends"]["pairs"]
+    assert broken["signup|plan"]["score"] < pairs["signup|plan"]["score"] - 0.15
+    assert broken["signup|spend"]["score"] < 0.75
+
+
+def test_dates_read_back_from_csv_are_scored_as_dates(tmp_path):
+    real = mixed_table(2000, 0)
+    real.to_csv(tmp_path / "real.csv", index=False)
+    as_text = pd.read_csv(tmp_path / "real.csv")
+    assert not pd.api.types.is_datetime64_any_dtype(as_text["signup"])  # CSV gave text
+    report = quality_report(as_text, mixed_table(2000, 1))
+    assert report["pair_trends"]["pairs"]["signup|spend"]["metric"] == "correlation_similarity"
+    assert report["column_shapes"]["columns"]["signup"] > 0.9
+
+
+def test_boolean_twin_of_a_0_1_column_scores_as_the_same_labels():
+    x = np.arange(200.0)
+    real = pd.DataFrame({"y": (x >= 100).astype(int), "x": x})
+    twin_ = pd.DataFrame({"y": x >= 100, "x": x})  # fit makes 0/1 columns boolean: True must count as 1
+    report = quality_report(real, twin_, target="y")
+    assert report["column_shapes"]["columns"]["y"] == pytest.approx(1.0)
+    assert report["ml_efficacy"]["train_synthetic"] > 0.95
+
+
+def test_fit_target_is_declared_and_labelled(tmp_path):
+    code, text = run(["fit", REAL, "-o", str(tmp_path / "w.yaml"), "--target", "target"])
+    assert code == 0 and "target target" in text
+    recipe = YAML(typ="safe").load((tmp_path / "w.yaml").read_text())
+    assert recipe["params"]["target"] == {"name": "target"}
+    assert recipe["params"]["columns"]["target"]["type"] == "categorical"  # still fitted with the copula
+    params = TableParams.model_validate({**recipe["params"], "rows_per_sample": 300})
+    labels = TableScene().render(params, np.random.default_rng(0)).labels
+    assert labels["target"] == "target" and set(labels["target_counts"]) == {"0", "1", "2"}
+    assert sum(labels["target_counts"].values()) == 300
