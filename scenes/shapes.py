@@ -27,7 +27,7 @@ class Background(BaseModel):
 
 class ShapesScene(Scene):
     name = "shapes"
-    version = "1"
+    version = "2"
     modality = "image"
 
     class Params(SceneParams):
@@ -149,7 +149,9 @@ def _outline(obj: dict, rng: np.random.Generator) -> np.ndarray:
     a = math.radians(obj["rotation_deg"])
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     out = pts @ rot.T + np.array(obj["center"])
-    obj["polygon"] = [[round(float(x), 3), round(float(y), 3)] for x, y in out]
+    # OpenCV fills around integer pixel centres; labels use pixel-edge coordinates (pixel i spans [i, i+1],
+    # as boxes and COCO do), so the labelled outline is shifted by half a pixel
+    obj["polygon"] = [[round(float(x) + 0.5, 3), round(float(y) + 0.5, 3)] for x, y in out]
     return out
 
 
@@ -222,7 +224,7 @@ def _labels(ids: np.ndarray, drawn: list, min_pixels: int) -> tuple[list[dict], 
             "area": visible, "visible_fraction": round(min(1.0, visible / full_area), 4),
             "polygon": obj["polygon"],
             "visible_polygons": [c.reshape(-1, 2).tolist() for c in contours if len(c) >= 3],
-            "center": [round(c, 3) for c in obj["center"]], "radius": round(obj["radius"], 3),
+            "center": [round(c + 0.5, 3) for c in obj["center"]], "radius": round(obj["radius"], 3),
             "aspect": round(obj["aspect"], 4), "rotation_deg": round(obj["rotation_deg"], 3),
             "colour": obj["colour"], "texture": obj["texture"],
         })

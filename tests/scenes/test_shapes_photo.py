@@ -55,5 +55,4 @@ def test_moved_outline_vertices_lie_on_the_moved_mask(seed):
     for x, y in after[keep]:  # distance from the vertex to the nearest of the object's pixel squares
         dx = np.maximum(np.abs(x - (xs + 0.5)) - 0.5, 0)
         dy = np.maximum(np.abs(y - (ys + 0.5)) - 0.5, 0)
-        # 1 px for the warp, plus the half pixel by which shapes' fillPoly puts vertices on pixel centres
-        assert np.hypot(dx, dy).min() <= 1.5
+        assert np.hypot(dx, dy).min() <= 1.0  # within 1 px of the moved pixels, as the issue asks
