@@ -1,6 +1,7 @@
 """Every recipe in recipes/ validates and generates a small count, so the examples stay current."""
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from synth import api
 from synth.yamlio import load
 
-RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = [Path(p) for p in sorted(glob.glob(str(ROOT / "recipes" / "*.yaml")))]
 
 
 def is_sweep(path: Path) -> bool:
