@@ -10,8 +10,9 @@ import lance
 import pyarrow as pa
 
 from ..errors import SynthError, WorkspaceError
-from ..manifest import SCHEMA, fingerprint_of
+from ..manifest import SCHEMA
 from ..workspace import Workspace
+from .hashing import fingerprint
 
 RETRIES = 8
 RETRY_HINT = "another process committed to this workspace at the same time; run the command again"
@@ -87,6 +88,6 @@ def _try_commit(ws: Workspace, base: lance.LanceDataset | None, new_fragments: l
 def version_fingerprint(row_hashes: pa.Array, correction_label_ids: list[str]) -> str:
     """sha256 of the sorted row hashes; label corrections visible at the version are part of the data."""
     if not correction_label_ids:
-        return fingerprint_of(row_hashes)
+        return fingerprint(row_hashes)
     extra = pa.array([f"label:{i}" for i in correction_label_ids], pa.string())
-    return fingerprint_of(pa.concat_arrays([row_hashes.cast(pa.string()), extra]))
+    return fingerprint(pa.concat_arrays([row_hashes.cast(pa.string()), extra]))
