@@ -40,8 +40,10 @@ def commit(ws: Workspace, rows: pa.Table | None, message: str, *, operation: str
     new_fragments = _write_fragments(ws, rows)
     for attempt in range(RETRIES):
         base = ws.manifest._dataset(required=False)
-        if expect_version is not None and base is not None and base.latest_version != expect_version:
-            raise ConcurrentCommit(f"version {base.latest_version} was committed while this ran (it started from "
+        # base.version is the version this handle read; latest_version asks storage again and may already
+        # name a newer commit, which would make a stale overwrite look current and drop that commit's rows
+        if expect_version is not None and base is not None and base.version != expect_version:
+            raise ConcurrentCommit(f"version {base.version} was committed while this ran (it started from "
                                    f"version {expect_version}); {RETRY_HINT}")
         try:
             return _try_commit(ws, base, new_fragments, rows, message, operation, replace, parents, extra)
@@ -65,7 +67,7 @@ def _try_commit(ws: Workspace, base: lance.LanceDataset | None, new_fragments: l
                 extra: dict[str, str] | None) -> int:
     from .lineage import correction_ids
 
-    read_version = base.latest_version if base is not None else 0
+    read_version = base.version if base is not None else 0
     kept = [] if (replace or base is None) else [f.metadata for f in base.get_fragments()]
     hashes = [] if (replace or base is None) else [base.to_table(columns=["row_hash"]).column("row_hash")]
     if rows is not None and rows.num_rows:
