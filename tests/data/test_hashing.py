@@ -14,7 +14,9 @@ from synth.data import lineage
 from synth.data.hashing import fingerprint, row_hashes
 from synth.data.importer import import_data
 from synth.errors import SynthError
+from synth.data.splits import bulk_assign
 from synth.manifest import SCHEMA, fingerprint_of, row_hash
+from synth.plan import assign_split
 from synth.workspace import Workspace
 
 TRICKY = ['plain', 'q"uote\\back/slash', "é ü 中 😀", "\x00\x01\x0b\x1f\x7f", "\n\t\r\b\f", "\\u000B", ""]
@@ -69,3 +71,10 @@ def test_bulk_corrections_refuse_unknown_samples_and_foreign_parents(image_dir: 
                                    message="m")
     hist = lineage.history(ws, a)
     assert hist[-1]["parents"] == [lineage.root_id(a)] and hist[-1]["version"] == v and hist[-1]["current"]
+
+
+@given(st.lists(st.text(max_size=10), min_size=1, max_size=30),
+       st.lists(st.floats(0.01, 1), min_size=1, max_size=4))
+def test_bulk_split_assignment_matches_plan(keys: list[str], weights: list[float]) -> None:
+    fractions = {f"s{i}": w / sum(weights) for i, w in enumerate(weights)}
+    assert bulk_assign(keys, fractions) == [assign_split(k, fractions) for k in keys]
