@@ -161,6 +161,10 @@ def split_cmd(fractions: str, group_key: str, real_only: str, check_only: bool, 
         else:
             for leak in rep.leaking_groups:
                 click.echo(f"leak: group {leak['group']} is in {', '.join(leak['splits'])} ({leak['rows']} rows)")
+            if rep.leaking_total > len(rep.leaking_groups):
+                click.echo(f"... and {rep.leaking_total - len(rep.leaking_groups)} more leaking groups")
+            if rep.leaking_total:
+                click.echo(f"{rep.leaking_total} leaking group(s) in total")
             for s, n in rep.synthetic_in.items():
                 if n:
                     click.echo(f"policy: {n} synthetic rows in real-only split {s}")

@@ -10,8 +10,9 @@ import lance
 import pyarrow as pa
 
 from ..errors import SynthError, WorkspaceError
-from ..manifest import SCHEMA, fingerprint_of
+from ..manifest import SCHEMA
 from ..workspace import Workspace
+from .hashing import fingerprint
 
 RETRIES = 8
 RETRY_HINT = "another process committed to this workspace at the same time; run the command again"
@@ -39,8 +40,10 @@ def commit(ws: Workspace, rows: pa.Table | None, message: str, *, operation: str
     new_fragments = _write_fragments(ws, rows)
     for attempt in range(RETRIES):
         base = ws.manifest._dataset(required=False)
-        if expect_version is not None and base is not None and base.latest_version != expect_version:
-            raise ConcurrentCommit(f"version {base.latest_version} was committed while this ran (it started from "
+        # base.version is the version this handle read; latest_version asks storage again and may already
+        # name a newer commit, which would make a stale overwrite look current and drop that commit's rows
+        if expect_version is not None and base is not None and base.version != expect_version:
+            raise ConcurrentCommit(f"version {base.version} was committed while this ran (it started from "
                                    f"version {expect_version}); {RETRY_HINT}")
         try:
             return _try_commit(ws, base, new_fragments, rows, message, operation, replace, parents, extra)
@@ -64,7 +67,7 @@ def _try_commit(ws: Workspace, base: lance.LanceDataset | None, new_fragments: l
                 extra: dict[str, str] | None) -> int:
     from .lineage import correction_ids
 
-    read_version = base.latest_version if base is not None else 0
+    read_version = base.version if base is not None else 0
     kept = [] if (replace or base is None) else [f.metadata for f in base.get_fragments()]
     hashes = [] if (replace or base is None) else [base.to_table(columns=["row_hash"]).column("row_hash")]
     if rows is not None and rows.num_rows:
@@ -87,6 +90,6 @@ def _try_commit(ws: Workspace, base: lance.LanceDataset | None, new_fragments: l
 def version_fingerprint(row_hashes: pa.Array, correction_label_ids: list[str]) -> str:
     """sha256 of the sorted row hashes; label corrections visible at the version are part of the data."""
     if not correction_label_ids:
-        return fingerprint_of(row_hashes)
+        return fingerprint(row_hashes)
     extra = pa.array([f"label:{i}" for i in correction_label_ids], pa.string())
-    return fingerprint_of(pa.concat_arrays([row_hashes.cast(pa.string()), extra]))
+    return fingerprint(pa.concat_arrays([row_hashes.cast(pa.string()), extra]))

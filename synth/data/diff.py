@@ -42,33 +42,46 @@ def diff(ws: Workspace, a: int | str, b: int | str, other: Workspace | None = No
     try:
         con.register("a", ta)
         con.register("b", tb)
-        q = con.execute
-        added = q("select count(*) from b anti join a using (sample_id)").fetchone()[0]
-        removed = q("select count(*) from a anti join b using (sample_id)").fetchone()[0]
-        changed = q("select count(*) from a join b using (sample_id) where a.row_hash <> b.row_hash").fetchone()[0]
-        relabeled = q("select a.sample_id from a join b using (sample_id) where a.labels is distinct from b.labels "
-                      "order by 1").fetchall()
-        moved = q("select count(*) from a join b using (sample_id) where a.split is distinct from b.split").fetchone()[0]
-        out = {
-            "a": va, "b": vb, "rows": {"a": ta.num_rows, "b": tb.num_rows},
-            "added": int(added), "removed": int(removed), "changed": int(changed), "split_moved": int(moved),
-            "labels_changed": len(relabeled),
-            "splits": _before_after(q, "select coalesce(split, '-'), count(*) from {t} group by 1"),
-            "classes": _before_after(q, CLASS_SQL),
-            "examples": {
-                "added": [r[0] for r in q(f"select sample_id from b anti join a using (sample_id) order by 1 "
-                                          f"limit {examples}").fetchall()],
-                "removed": [r[0] for r in q(f"select sample_id from a anti join b using (sample_id) order by 1 "
-                                            f"limit {examples}").fetchall()],
-                "labels_changed": [r[0] for r in relabeled[:examples]]},
-        }
+        out = {"a": va, "b": vb, "rows": {"a": ta.num_rows, "b": tb.num_rows}, **_compare(con, examples)}
     finally:
         con.close()
     return out
 
 
-def _before_after(q: Any, sql: str) -> dict[str, dict[str, int]]:
-    before = dict(q(sql.format(t="a")).fetchall())
-    after = dict(q(sql.format(t="b")).fetchall())
+def _compare(con: duckdb.DuckDBPyConnection, examples: int) -> dict[str, Any]:
+    """One full outer join on sample_id gives every count; classes of b are those of a corrected by the
+    rows whose labels differ, so label JSON is parsed once per side only where it matters."""
+    con.execute("""create temp table j as
+        select coalesce(a.sample_id, b.sample_id) as sample_id, a.sample_id is null as added,
+               b.sample_id is null as removed, a.labels is distinct from b.labels as relabeled,
+               a.row_hash <> b.row_hash as changed, a.split is distinct from b.split as moved
+        from a full outer join b on a.sample_id = b.sample_id""")
+    added, removed, changed, moved, relabeled = con.execute("""
+        select count_if(added), count_if(removed), count_if(changed), count_if(moved and not added and not removed),
+               count_if(relabeled and not added and not removed) from j""").fetchone()
+
+    def ids(where: str) -> list[str]:
+        return [r[0] for r in con.execute(f"select sample_id from j where {where} order by 1 limit {int(examples)}")
+                .fetchall()]
+
+    classes_a = dict(con.execute(CLASS_SQL.format(t="a")).fetchall())
+    gone = dict(con.execute(CLASS_SQL.format(t="(select a.labels from a semi join (select sample_id from j "
+                                             "where removed or relabeled) d using (sample_id))")).fetchall())
+    new = dict(con.execute(CLASS_SQL.format(t="(select b.labels from b semi join (select sample_id from j "
+                                            "where added or relabeled) d using (sample_id))")).fetchall())
+    classes_b = {k: classes_a.get(k, 0) - gone.get(k, 0) + new.get(k, 0) for k in set(classes_a) | set(new)}
+    split_sql = "select coalesce(split, '-'), count(*) from {t} group by 1"
+    return {
+        "added": int(added), "removed": int(removed), "changed": int(changed), "split_moved": int(moved),
+        "labels_changed": int(relabeled),
+        "splits": _pair(dict(con.execute(split_sql.format(t="a")).fetchall()),
+                        dict(con.execute(split_sql.format(t="b")).fetchall())),
+        "classes": _pair(classes_a, {k: n for k, n in classes_b.items() if n}),
+        "examples": {"added": ids("added"), "removed": ids("removed"),
+                     "labels_changed": ids("relabeled and not added and not removed")},
+    }
+
+
+def _pair(before: dict[Any, int], after: dict[Any, int]) -> dict[str, dict[str, int]]:
     return {str(k): {"a": int(before.get(k, 0)), "b": int(after.get(k, 0))}
             for k in sorted(set(before) | set(after), key=str)}

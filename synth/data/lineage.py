@@ -9,7 +9,6 @@ point of truth, so a correction is visible at version V exactly when its commit 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import time
 import uuid
@@ -197,62 +196,69 @@ def parse_value(text: str) -> Any:
 
 
 def commit_corrections(ws: Workspace, items: list[Correction], *, message: str, author: str | None = None) -> int:
-    """Validate every correction against the latest version, then append them and commit one version."""
+    """Validate every correction against the latest version (semi-joins in DuckDB), then append them and
+    commit one version."""
     from .commit import commit
 
     if not items:
         raise SynthError("no corrections given", field="corrections")
     latest = ws.manifest.resolve(None)
-    current = current_labels(ws, latest)
-    leaves_of = _leaves_by_sample(ws, latest)
-    known = set(current.column("sample_id").to_pylist())
-    unknown = [c.sample_id for c in items if c.sample_id not in known]
-    if unknown:
-        raise SynthError(f"unknown sample id(s) {', '.join(unknown[:5])}" + (" ..." if len(unknown) > 5 else "")
-                         + f" (not in version {latest})", field="sample_id")
-    all_ids = _all_label_ids(ws, latest)
     commit_id = uuid.uuid4().hex
-    now = time.time()
-    rows = []
-    for pos, c in enumerate(items):
-        parents = c.parents or leaves_of[c.sample_id]
-        bad = [p for p in parents if p not in all_ids.get(c.sample_id, set())]
-        if bad:
-            raise SynthError(f"parent label(s) {', '.join(bad)} are not labels of sample {c.sample_id}",
-                             field="parents")
-        body = {"sample_id": c.sample_id, "parents": sorted(parents), "labels": c.labels, "commit": commit_id,
-                "position": pos}
-        rows.append({"label_id": hashlib.sha256(canonical_json(body).encode()).hexdigest()[:32],
-                     "sample_id": c.sample_id, "parents": sorted(parents), "labels": canonical_json(c.labels),
-                     "commit_id": commit_id, "author": author, "note": c.note, "created": now, "position": pos})
-    lance.write_dataset(pa.Table.from_pylist(rows, schema=LABELS_SCHEMA), labels_uri(ws), schema=LABELS_SCHEMA,
+    asked = pa.table({
+        "sample_id": pa.array([c.sample_id for c in items], pa.string()),
+        "parents": pa.array([sorted(c.parents) if c.parents else None for c in items], pa.list_(pa.string())),
+        "labels": pa.array([canonical_json(c.labels) for c in items], pa.string()),
+        "note": pa.array([c.note for c in items], pa.string()),
+        "position": pa.array(range(len(items)), pa.int64())})
+    con = duckdb.connect()
+    try:
+        con.register("asked", asked)
+        con.register("samples", ws.manifest.to_table(latest, columns=["sample_id"]))
+        con.register("corr", corrections(ws, latest).select(["label_id", "sample_id", "parents"]))
+        _check_corrections(con, latest)
+        rows = con.sql(RESOLVE_SQL.format(commit=commit_id)).to_arrow_table()  # a uuid hex: safe to inline
+    finally:
+        con.close()
+    n = rows.num_rows
+    rows = rows.append_column("commit_id", pa.array([commit_id] * n, pa.string())) \
+        .append_column("author", pa.array([author] * n, pa.string())) \
+        .append_column("created", pa.array([time.time()] * n, pa.float64()))
+    lance.write_dataset(rows.select(LABELS_SCHEMA.names).cast(LABELS_SCHEMA), labels_uri(ws), schema=LABELS_SCHEMA,
                         mode="append" if _labels_dataset(ws) is not None else "create",
                         storage_options=ws.manifest.storage_options)
     return commit(ws, None, message, operation="labels", extra={"labels_commit": commit_id,
-                                                                "corrections": str(len(rows))})
+                                                                "corrections": str(n)})
 
 
-def _leaves_by_sample(ws: Workspace, version: int) -> dict[str, list[str]]:
-    corr = corrections(ws, version)
-    revised = {p for ps in corr.column("parents").to_pylist() for p in ps}
-    out: dict[str, list[str]] = {}
-    for sid, lid in zip(corr.column("sample_id").to_pylist(), corr.column("label_id").to_pylist()):
-        if lid not in revised:
-            out.setdefault(sid, []).append(lid)
-    for sid in ws.manifest.to_table(version, columns=["sample_id"]).column("sample_id").to_pylist():
-        if sid not in out:
-            out[sid] = [] if root_id(sid) in revised else [root_id(sid)]
-    return out
+# default parents are the sample's leaves: its corrections nobody revised, else its root label
+RESOLVE_SQL = """
+with revised as (select distinct unnest(parents) as label_id from corr),
+leaves as (select sample_id, list(label_id order by label_id) as ids
+           from corr anti join revised using (label_id) group by 1),
+chosen as (select a.*, coalesce(a.parents, l.ids, ['root:' || a.sample_id]) as p
+           from asked a left join leaves l using (sample_id))
+select left(sha256(sample_id || chr(10) || array_to_string(p, ';') || chr(10) || labels || chr(10) || '{commit}' || chr(10)
+                   || position), 32) as label_id,
+       sample_id, list_sort(p) as parents, labels, note, position
+from chosen order by position
+"""
 
 
-def _all_label_ids(ws: Workspace, version: int) -> dict[str, set[str]]:
-    corr = corrections(ws, version)
-    out: dict[str, set[str]] = {}
-    for sid, lid in zip(corr.column("sample_id").to_pylist(), corr.column("label_id").to_pylist()):
-        out.setdefault(sid, {root_id(sid)}).add(lid)
-    for sid in ws.manifest.to_table(version, columns=["sample_id"]).column("sample_id").to_pylist():
-        out.setdefault(sid, {root_id(sid)})
-    return out
+def _check_corrections(con: duckdb.DuckDBPyConnection, latest: int) -> None:
+    unknown = [r[0] for r in con.execute("select sample_id from asked anti join samples using (sample_id) "
+                                         "order by position limit 6").fetchall()]
+    if unknown:
+        raise SynthError(f"unknown sample id(s) {', '.join(unknown[:5])}" + (" ..." if len(unknown) > 5 else "")
+                         + f" (not in version {latest})", field="sample_id")
+    bad = con.execute("""
+        with wanted as (select sample_id, position, unnest(parents) as label_id from asked where parents is not null),
+        known as (select sample_id, label_id from corr union all select sample_id, 'root:' || sample_id from samples)
+        select w.sample_id, list(w.label_id order by w.label_id) from wanted w anti join known k
+            on w.sample_id = k.sample_id and w.label_id = k.label_id
+        group by w.sample_id, w.position order by w.position limit 1""").fetchall()
+    if bad:
+        raise SynthError(f"parent label(s) {', '.join(bad[0][1])} are not labels of sample {bad[0][0]}",
+                         field="parents")
 
 
 def read_corrections_csv(path: str | Path) -> list[Correction]:
@@ -289,7 +295,10 @@ def _correction_row(path: Path, line: int, r: dict[str, str], sets: list[str]) -
 
 def resolve_changes(ws: Workspace, items: list[Correction]) -> list[Correction]:
     """Turn {"__replace__", "__set__"} requests into full label objects based on the current labels."""
-    current = dict(zip(*(current_labels(ws).column(c).to_pylist() for c in ("sample_id", "labels"))))
+    leaves = current_labels(ws)
+    wanted = leaves.filter(pc.is_in(leaves.column("sample_id"), value_set=pa.array([c.sample_id for c in items],
+                                                                                   pa.string())))
+    current = dict(zip(*(wanted.column(c).to_pylist() for c in ("sample_id", "labels"))))
     out = []
     for c in items:
         if c.sample_id not in current:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -101,9 +102,13 @@ def _class_of(table: pa.Table, path: str) -> list[str]:
 def _pick(table: pa.Table, k: int, stratify: str | None) -> pa.Table:
     """The first k rows by sample id (ids are content/seed hashes: a fixed pseudo-random order),
     split across the stratify classes in proportion to their frequency (largest remainder)."""
-    table = table.take(pc.sort_indices(table, [("sample_id", "ascending")]))
-    if stratify is None or k >= table.num_rows:
-        return table.slice(0, k)
+    if k >= table.num_rows:
+        return table
+    # sort the id column alone and keep the chosen rows in scan order (a filter, no reordering of payload)
+    order = pc.sort_indices(table.column("sample_id"))
+    if stratify is None:
+        return table.filter(_mask(table.num_rows, order.slice(0, k)))
+    table = table.take(order)
     classes = pa.array(_class_of(table, stratify))
     names, counts = zip(*sorted((str(x["values"]), int(x["counts"])) for x in pc.value_counts(classes).to_pylist()))
     exact = [k * c / table.num_rows for c in counts]
@@ -114,8 +119,13 @@ def _pick(table: pa.Table, k: int, stratify: str | None) -> pa.Table:
     for name, n in zip(names, share):
         idx = pc.indices_nonzero(pc.equal(classes, name))
         parts.append(table.take(idx.slice(0, n)))
-    out = pa.concat_tables(parts)
-    return out.take(pc.sort_indices(out, [("sample_id", "ascending")]))
+    return pa.concat_tables(parts)
+
+
+def _mask(n: int, indices: pa.Array) -> pa.Array:
+    keep = np.zeros(n, bool)
+    keep[indices.to_numpy()] = True
+    return pa.array(keep)
 
 
 def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None = None, *,
@@ -139,14 +149,16 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
         weights = {n: weights.get(n, 0.0) for n in names}
     tables = {n: _source_rows(ws, n, v) for n, v in parsed}
     take = quotas({n: t.num_rows for n, (t, _) in tables.items()}, weights, max_rows)
-    picked, seen, dupes = [], set(), 0
+    picked, seen, dupes = [], pa.array([], pa.string()), 0
     for n in names:
         part = _pick(tables[n][0], take[n], stratify)
-        ids = part.column("sample_id").to_pylist()
-        keep = [i for i, s in enumerate(ids) if s not in seen]
-        dupes += len(ids) - len(keep)
-        seen.update(ids)
-        picked.append(part.take(pa.array(keep, pa.int64())) if len(keep) != len(ids) else part)
+        ids = part.column("sample_id").combine_chunks()
+        if len(seen):
+            fresh = pc.invert(pc.is_in(ids, value_set=seen))
+            dupes += len(ids) - (pc.sum(fresh).as_py() or 0)
+            part, ids = part.filter(fresh), ids.filter(fresh)
+        seen = pa.concat_arrays([seen, ids])
+        picked.append(part)
     rows = pa.concat_tables(picked)
     if rows.num_rows == 0:
         raise SynthError("the mix is empty: check --ratio and --max", field="--ratio")

@@ -8,11 +8,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SynthError
-from ..manifest import HASHED, row_hash
-from ..plan import assign_split
 from ..workspace import Workspace
+from .hashing import row_hashes
 
 EXCLUDED = "excluded"  # synthetic rows that share a group with real rows of a real-only split
 COLUMNS = ("sample_id", "group_key", "source", "recipe_name", "recipe_hash", "scene", "origin")
@@ -31,15 +31,17 @@ class SplitResult:
 @dataclass
 class SplitCheck:
     version: int
-    leaking_groups: list[dict[str, Any]] = field(default_factory=list)  # group present in two splits
+    leaking_groups: list[dict[str, Any]] = field(default_factory=list)  # group present in two splits (first few)
+    leaking_total: int = 0                                               # all such groups
     synthetic_in: dict[str, int] = field(default_factory=dict)          # real-only split -> synthetic rows
 
     @property
     def ok(self) -> bool:
-        return not self.leaking_groups and not any(self.synthetic_in.values())
+        return not self.leaking_total and not any(self.synthetic_in.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "ok": self.ok, "leaking_groups": self.leaking_groups,
+                "leaking_total": self.leaking_total,
                 "synthetic_in": self.synthetic_in}
 
 
@@ -93,16 +95,15 @@ def assign_splits(ws: Workspace, fractions: dict[str, float], *, group_key: str 
     table = ws.manifest.to_table(base)
     keys = group_keys(table, group_key)
     origins = table.column("origin").to_pylist()
-    split = [assign_split(k, fractions) for k in keys]
+    split = bulk_assign(keys, fractions)
     open_splits = {n: f for n, f in fractions.items() if n not in real_only}
     total = sum(open_splits.values())
     real_groups = {(k, s) for k, s, o in zip(keys, split, origins) if o == "real" and s in real_only}
-    for i, (k, s, o) in enumerate(zip(keys, split, origins)):
-        if o != "real" and s in real_only:
-            if (k, s) in real_groups or not total:
-                split[i] = EXCLUDED  # moving it elsewhere would put its group in two splits
-            else:
-                split[i] = assign_split(k, {n: f / total for n, f in open_splits.items()})
+    moved = [i for i, (s, o) in enumerate(zip(split, origins)) if o != "real" and s in real_only]
+    redrawn = bulk_assign([keys[i] for i in moved], {n: f / total for n, f in open_splits.items()}) if total else []
+    for j, i in enumerate(moved):
+        # moving a row whose group has real rows in the real-only split would put that group in two splits
+        split[i] = EXCLUDED if (keys[i], split[i]) in real_groups or not total else redrawn[j]
     rows = _with_split(table, split, keys)
     spec = ",".join(f"{n}={f}" for n, f in fractions.items())
     msg = message or f"split {spec} by {group_key}, real-only: {', '.join(real_only) or 'none'}"
@@ -115,18 +116,39 @@ def assign_splits(ws: Workspace, fractions: dict[str, float], *, group_key: str 
     return SplitResult(version, counts, split.count(EXCLUDED))
 
 
+def bulk_assign(keys: list[str], fractions: dict[str, float]) -> list[str]:
+    """`plan.assign_split` for many keys in one DuckDB pass: the same 52-bit prefix of sha256(key) against
+    the same running sums of the fractions."""
+    names = list(fractions)
+    if not keys or len(names) == 1:
+        return [names[0]] * len(keys)
+    bounds, acc = [], 0.0
+    for name in names[:-1]:
+        acc += fractions[name]
+        bounds.append(acc)
+    cases = " ".join(f"when u < {b!r} then {i}" for i, b in enumerate(bounds))
+    con = duckdb.connect()
+    try:
+        con.register("k", pa.table({"key": pa.array(keys, pa.string())}))
+        picked = con.sql(f"""select case {cases} else {len(names) - 1} end from (
+            select cast(('0x' || left(sha256(key), 13))::bigint as double) / {float(1 << 52)!r} as u from k)""")
+        index = picked.to_arrow_table().column(0).to_numpy()
+    finally:
+        con.close()
+    return [names[i] for i in index]
+
+
 def _with_split(table: pa.Table, split: list[str], keys: list[str]) -> pa.Table:
-    old_split = table.column("split").to_pylist()
-    old_keys = table.column("group_key").to_pylist()
-    hashes = table.column("row_hash").to_pylist()
-    changed = [i for i in range(table.num_rows) if old_split[i] != split[i] or old_keys[i] != keys[i]]
-    table = table.set_column(table.column_names.index("split"), "split", pa.array(split, pa.string()))
-    table = table.set_column(table.column_names.index("group_key"), "group_key", pa.array(keys, pa.string()))
-    if changed:
-        sub = table.take(pa.array(changed, pa.int64())).select(HASHED).to_pylist()
-        for i, r in zip(changed, sub):
-            hashes[i] = row_hash(r)
-    return table.set_column(table.column_names.index("row_hash"), "row_hash", pa.array(hashes, pa.string()))
+    table = table.combine_chunks()
+    new_split, new_keys = pa.array(split, pa.string()), pa.array(keys, pa.string())
+    changed = pc.or_(pc.fill_null(pc.not_equal(table.column("split"), new_split), True),
+                     pc.fill_null(pc.not_equal(table.column("group_key"), new_keys), True)).combine_chunks()
+    table = table.set_column(table.column_names.index("split"), "split", new_split)
+    table = table.set_column(table.column_names.index("group_key"), "group_key", new_keys)
+    hashes = table.column("row_hash").combine_chunks()
+    if pc.any(changed).as_py():
+        hashes = pc.replace_with_mask(hashes, changed, row_hashes(table.filter(changed)))
+    return table.set_column(table.column_names.index("row_hash"), "row_hash", hashes)
 
 
 def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str, ...] | None = None,
@@ -139,14 +161,15 @@ def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str,
     con = duckdb.connect()
     try:
         con.register("t", table)
-        leaks = con.execute(f"""
+        con.execute(f"""create temp table leaks as
             select coalesce(group_key, sample_id) as g, list(distinct split order by split) as splits, count(*) as n
-            from t where split is distinct from '{EXCLUDED}' group by 1 having count(distinct split) > 1
-            order by 1 limit {int(limit)}""").fetchall()
+            from t where split is distinct from '{EXCLUDED}' group by 1 having count(distinct split) > 1""")
+        total = con.execute("select count(*) from leaks").fetchone()[0]
+        leaks = con.execute(f"select * from leaks order by g limit {int(limit)}").fetchall()
         synthetic = dict(con.execute("select split, count(*) from t where origin <> 'real' group by 1").fetchall())
     finally:
         con.close()
-    return SplitCheck(v, [{"group": g, "splits": s, "rows": n} for g, s, n in leaks],
+    return SplitCheck(v, [{"group": g, "splits": s, "rows": n} for g, s, n in leaks], int(total),
                       {s: int(synthetic.get(s, 0)) for s in real_only})
 
 

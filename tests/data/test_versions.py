@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import subprocess
 import sys
 import textwrap
@@ -67,6 +68,20 @@ def test_splits_real_only_group_key_and_check(image_dir: Path, ws_path: str, syn
     commit(ws, rows_to_table(t), "bad", operation="test", replace=True)
     report = check(ws)
     assert not report.ok and report.leaking_groups[0]["group"] == json.loads(first["labels"])["class"]
+    assert report.leaking_total == 1
+    # every leaking group is counted, not only the listed ones
+    t = ws.manifest.to_table().to_pylist()
+    for r in t:
+        r.pop("row_hash")
+        r["group_key"], r["split"] = "g" + r["sample_id"][:1], "val" if r["sample_id"][1] < "8" else "train"
+    commit(ws, rows_to_table(t), "bad", operation="test", replace=True)
+    expected = len({g for g, n in Counter(r["group_key"] for r in t).items()
+                    if len({r["split"] for r in t if r["group_key"] == g}) > 1})
+    report = check(ws, limit=1)
+    assert len(report.leaking_groups) == 1 and report.leaking_total == expected > 1
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "split", "--check", "-w", ws_path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and f"{expected} leaking group(s) in total" in proc.stdout
 
 
 def test_split_is_stable_when_data_is_added(image_dir: Path, ws_path: str, synthetic) -> None:
