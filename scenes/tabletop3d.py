@@ -126,7 +126,8 @@ class RenderParams(SceneParams):
 
 
 class PhysicsParams(SceneParams):
-    enabled: bool = Field(True, description="Drop the objects with rigid-body physics.")
+    enabled: bool = Field(True, description="Drop the objects with rigid-body physics (Blender's drop is "
+                          "not reproducible run to run; off = exact replays, objects stay at their drop poses).")
     min_time_s: float = Field(1.0, ge=0.1, le=30, description="Simulated seconds before checking for rest.")
     max_time_s: float = Field(4.0, ge=0.1, le=60, description="Simulated seconds at most.")
 
@@ -186,8 +187,8 @@ class Tabletop3DScene(Scene):
 
 
 def render_request(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec as sent to Blender, with machine-dependent settings resolved: they change neither the
-    labels nor (see tests/scenes3d) the pixels, so they are not part of the drawn spec."""
+    """The spec as sent to Blender, with the thread count resolved for this machine. Cycles' result does
+    not depend on it (tests/scenes3d checks this), so it stays out of the drawn, recorded spec."""
     render = dict(spec["render"], threads=cycles_threads(spec["render"]["threads"]))
     return dict(spec, render=render)
 

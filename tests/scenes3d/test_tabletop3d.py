@@ -110,18 +110,29 @@ def test_different_samples_differ(in_process_run):
     assert not np.array_equal(a.image, b.image)
 
 
-def test_worker_pool_gives_the_same_rows_and_leaves_no_process(in_process_run, tmp_path, monkeypatch):
-    """The engine's local pool (spawned workers ending in os._exit, one Blender each, each sample the
-    first in its process) renders the same rows as the in-process run (both samples in one Blender).
+# label fields fixed by the drawn spec; the others (box, visible_pixels, visibility, pose) follow the
+# physics drop, which Blender 4.2 does not reproduce (see below)
+_DRAWN = ("class", "category_id", "instance_id", "distractor", "size_m", "material", "mesh", "drop_pose")
 
-    What Cycles guarantees on CPU, measured on Blender 4.2: with a fixed seed (render.seed is drawn and
-    recorded) each pixel's samples come from its own seeded sequence, so the path-traced image, the
-    masks and the depth are bit-identical for any thread count and in any process (the next test
-    checks that). Intel OIDN 2.3, the denoiser of this recipe, is deterministic within one process
-    but not across processes: about 1 RGB value in 50,000 differs by 1 level (with OIDN's own
-    threads at 1 too). So with OIDN the labels, masks and depth are exact, the RGB is exact to +-1,
-    and the version fingerprint matches only with `render.denoiser: none`. Across CPU families or
-    Blender builds pixels may differ by more; geometry labels do not."""
+
+def _by_instance(labels: dict) -> dict[int, dict]:
+    return {o["instance_id"]: o for o in labels["objects"] + labels["hidden_objects"]}
+
+
+def test_worker_pool_gives_the_same_drawn_labels_and_leaves_no_process(in_process_run, tmp_path, monkeypatch):
+    """The engine's local pool (spawned workers ending in os._exit, one Blender each) against the
+    in-process run (both samples in one Blender): same params, same drawn scene, same camera.
+
+    What is and is not reproducible, measured on Blender 4.2 (pip bpy) on CPU:
+    - Cycles: with a fixed seed (render.seed is drawn and recorded) each pixel's samples come from
+      its own seeded sequence, so image, masks and depth are bit-identical for any thread count and in
+      any process (next test). Intel OIDN 2.3 is deterministic within a process, not across: about
+      1 RGB value in 50,000 differs by 1 level.
+    - The rigid-body drop (BlenderProc's simulate_physics_and_fix_final_poses on Bullet) is not:
+      30 drops of one sample (fresh and reused processes, 1 or 2 CPUs, fixed PYTHONHASHSEED, no
+      ASLR) ended in 3 different sets of rest poses. The labels always describe the pixels they come with
+      (the boxes/masks/pose tests above), but a replay may land the objects elsewhere; recipes that
+      need exact replays set physics.enabled: false."""
     monkeypatch.setenv("SYNTH_WORKERS", "2")  # as the engine exports it: each Blender takes 1 of 2 cores
     recipe = api.validate(RECIPE).with_count(COUNT)
     ws = api.open_workspace(str(tmp_path / "ws"), create=True)
@@ -130,12 +141,15 @@ def test_worker_pool_gives_the_same_rows_and_leaves_no_process(in_process_run, t
     assert render_processes() - before == set()  # workers closed their render servers, then os._exit
     ws.manifest.commit(rows_to_table(sorted(rows, key=lambda r: r["index"])), "pool", operation="generate")
     for pooled, first in zip(decode_rows(ws), in_process_run.samples):
-        assert pooled.row["labels"] == first.row["labels"]
         assert pooled.row["params"] == first.row["params"]
-        for name in ("mask", "class_mask", "depth"):  # content hashes
-            assert json.loads(pooled.row["payloads"])[name] == json.loads(first.row["payloads"])[name]
-        diff = np.abs(pooled.image.astype(int) - first.image.astype(int))
-        assert diff.max() <= 1 and np.count_nonzero(diff) <= diff.size // 1000
+        assert pooled.row["sample_id"] == first.row["sample_id"] and pooled.row["split"] == first.row["split"]
+        for key in ("camera", "lights", "table", "world", "class_names", "depth"):
+            assert pooled.labels[key] == first.labels[key], key
+        ours, theirs = _by_instance(pooled.labels), _by_instance(first.labels)
+        assert ours.keys() == theirs.keys()
+        for instance_id, obj in ours.items():
+            assert {k: obj[k] for k in _DRAWN} == {k: theirs[instance_id][k] for k in _DRAWN}
+            assert np.allclose(obj["scale"], theirs[instance_id]["scale"], rtol=1e-6)
 
 
 def test_without_denoiser_pixels_are_bit_identical_across_processes_and_threads():
