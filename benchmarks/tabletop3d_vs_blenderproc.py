@@ -205,14 +205,15 @@ def main() -> None:
     ap.add_argument("--device", choices=["cpu", "cuda", "optix"], default="cpu")
     args = ap.parse_args()
     os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # render servers import benchmarks.*
-    plain, ours = [], []
+    plain, ours, ratios = [], [], []
     load_before = os.getloadavg()
     for _ in range(args.runs):  # interleaved, so load from other processes hits both alike
         p_run, o_run = run_once(args)
         plain.append(p_run)
         ours.append(o_run)
-        print(f"run: plain {statistics.median(t['total'] for t in plain[-1]):.3f} s/image, "
-              f"synth {statistics.median(t['total'] for t in ours[-1]):.3f} s/image", flush=True)
+        rp, ro = (statistics.median(t["total"] for t in run[-1]) for run in (plain, ours))
+        ratios.append(rp / ro)
+        print(f"run: plain {rp:.3f} s/image, synth {ro:.3f} s/image, speed vs plain {rp / ro:.2f}", flush=True)
     p, o = _median(plain, "total"), _median(ours, "total")
     enc = _median(ours, "encode")
     print(f"tabletop3d {args.size}x{args.size}, {args.samples} samples, depth+segmentation, {args.device}, "
@@ -225,6 +226,7 @@ def main() -> None:
     pc, oc = _median(plain, "cpu"), _median(ours, "cpu")
     print(f"CPU seconds/image (all threads; less sensitive to other load): plain {pc:.3f}, synth {oc:.3f}, "
           f"speed vs plain {pc / oc:.2f}")
+    print(f"speed vs plain, median of the per-run ratios (same run = same load): {statistics.median(ratios):.2f}")
     print("where the time goes (median s/image):")
     print(f"{'':28}{'build':>8}{'physics':>9}{'render':>9}{'pipe':>8}{'labels':>8}{'encode':>8}")
     print(f"{'plain BlenderProc':28}" + "".join(f"{_median(plain, k):{w}.3f}" for k, w in
