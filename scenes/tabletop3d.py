@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import colorsys
 import math
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import cv2
@@ -120,11 +122,12 @@ class RenderParams(SceneParams):
     denoiser: Literal["none", "intel", "optix"] = Field("intel", description="Denoiser (intel = OIDN on CPU).")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Cycles sampling seed.")
     device: Literal["cpu", "cuda", "optix"] = Field("cpu", description="Cycles device.")
-    threads: int = Field(0, ge=0, le=256, description="CPU render threads; 0 = all cores.")
+    threads: int = Field(0, ge=0, le=256, description="CPU render threads; 0 = this worker's share of the cores.")
 
 
 class PhysicsParams(SceneParams):
-    enabled: bool = Field(True, description="Drop the objects with rigid-body physics.")
+    enabled: bool = Field(True, description="Drop the objects with rigid-body physics (Blender's drop is "
+                          "not reproducible run to run; off = exact replays, objects stay at their drop poses).")
     min_time_s: float = Field(1.0, ge=0.1, le=30, description="Simulated seconds before checking for rest.")
     max_time_s: float = Field(4.0, ge=0.1, le=60, description="Simulated seconds at most.")
 
@@ -143,17 +146,26 @@ class Tabletop3DParams(SceneParams):
 
 
 class Tabletop3DScene(Scene):
-    """Draws every random value from `rng` into a plain spec, renders it in a reused BlenderProc
-    subprocess (see synth.compat.render_server), and derives the labels from what comes back."""
+    """Draws every random value from `rng` into a plain spec, renders it in a BlenderProc subprocess
+    (see synth.compat.render_server) started on first use and reused, and derives the labels.
+
+    Not `isolated`: Blender never loads in the calling process, so the engine may render this scene in
+    its driver process with --workers 1. The render subprocess stops on `close()` (the engine's pool
+    workers call it before os._exit) or when this scene object is garbage-collected or its process exits.
+    """
 
     name = "tabletop3d"
     version = "1"
     modality = "image"
     Params = Tabletop3DParams
+    isolated = False
+
+    def __init__(self) -> None:
+        self._server: RenderServer | None = None
 
     def render(self, params: Tabletop3DParams, rng: np.random.Generator) -> Sample:
         spec = draw_spec(params, rng)
-        result = _server().call(spec)
+        result = self.server.call(render_request(spec))
         labels = build_labels(spec, result)
         depth = np.where(result["depth"] < 1e9, result["depth"], 0.0).astype(np.float32)
         return Sample(
@@ -161,23 +173,40 @@ class Tabletop3DScene(Scene):
                       "class_mask": mask(labels.pop("_class_mask")), "depth": array(depth)},
             labels=labels, params=params.model_dump(), width=params.width, height=params.height)
 
+    @property
+    def server(self) -> RenderServer:
+        if self._server is None:
+            self._server = RenderServer("synth.blender_scene:render_tabletop")
+        return self._server
+
     def close(self) -> None:
-        """Stop this process's render subprocess (it also stops by itself when this process exits)."""
-        global _SERVER
-        if _SERVER is not None:
-            _SERVER.close()
-            _SERVER = None
+        """Stop the render subprocess (and reap it); a later render starts a new one."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
 
-_SERVER: RenderServer | None = None
+def render_request(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as sent to Blender, with the thread count resolved for this machine. Cycles' result does
+    not depend on it (tests/scenes3d checks this), so it stays out of the drawn, recorded spec."""
+    render = dict(spec["render"], threads=cycles_threads(spec["render"]["threads"]))
+    return dict(spec, render=render)
 
 
-def _server() -> RenderServer:
-    # one Blender process per worker process, shared by every scene instance in it
-    global _SERVER
-    if _SERVER is None:
-        _SERVER = RenderServer("synth.blender_scene:render_tabletop")
-    return _SERVER
+def cycles_threads(requested: int, environ: Mapping[str, str] = os.environ, cpus: int | None = None) -> int:
+    """Cycles CPU threads: the recipe's number, or else this worker's share of the cores.
+
+    Each engine worker runs its own Blender; with every Blender on all cores, N workers would run N x
+    cores threads. The engine exports its worker count as SYNTH_WORKERS.
+    """
+    if requested > 0:
+        return requested
+    try:
+        workers = max(1, int(environ.get("SYNTH_WORKERS", "1")))
+    except ValueError:
+        workers = 1
+    cpus = cpus or len(os.sched_getaffinity(0))
+    return max(1, cpus // workers)
 
 
 # --- drawing the scene ------------------------------------------------------------------------------

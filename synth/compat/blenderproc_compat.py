@@ -14,16 +14,38 @@ from types import ModuleType
 
 from synth.errors import SynthError
 
-# Debian packages providing the shared libraries bpy's __init__.so needs (kept in sync with deps/apt.txt).
+# Debian packages providing the shared libraries bpy's __init__.so needs (kept in sync with deps/apt.txt),
+# by the soname the dynamic loader reports missing.
+LIBRARY_PACKAGES = {
+    "libX11.so.6": "libx11-6", "libXrender.so.1": "libxrender1", "libXxf86vm.so.1": "libxxf86vm1",
+    "libXfixes.so.3": "libxfixes3", "libXi.so.6": "libxi6", "libxkbcommon.so.0": "libxkbcommon0",
+    "libSM.so.6": "libsm6", "libICE.so.6": "libice6", "libXext.so.6": "libxext6", "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1", "libgomp.so.1": "libgomp1", "libxcb.so.1": "libxcb1", "libGLX.so.0": "libglx0",
+    "libGLdispatch.so.0": "libglvnd0", "libXau.so.6": "libxau6", "libXdmcp.so.6": "libxdmcp6",
+}
 APT_PACKAGES = ("libx11-6", "libxrender1", "libxxf86vm1", "libxfixes3", "libxi6", "libxkbcommon0",
                 "libsm6", "libice6", "libxext6", "libgl1", "libegl1", "libgomp1")
 
-# The submodules blenderproc/__init__.py imports only when it believes it runs inside Blender's Python.
-_API_MODULES = ("loader", "utility", "sampler", "math", "postprocessing", "writer", "material", "lighting",
-                "camera", "renderer", "world", "constructor", "types", "object", "filter")
+# The API modules our scenes use, imported up front. The others (loader, writer, postprocessing, ...)
+# pull in pandas, matplotlib, h5py and more, which costs seconds per Blender process; they load on
+# first access instead (`bproc.loader` still works).
+_EAGER_API_MODULES = ("utility", "math", "material", "types", "camera", "renderer", "object", "lighting")
+_LAZY_API_MODULES = ("loader", "sampler", "postprocessing", "writer", "world", "constructor", "filter")
 
 INSTALL_HINT = ("the 3D scenes need the optional extra synth[3d] (Blender's bpy 4.2 and BlenderProc 2.8): "
                 "run `uv sync --extra 3d` in a checkout, or `pip install 'synth[3d]'`")
+
+
+def missing_library_message(error_text: str) -> str:
+    """What to tell a user whose `import bpy` failed in the dynamic loader (e.g. "libXrender.so.1: cannot
+    open shared object file: No such file or directory"): the missing libraries and the apt command."""
+    missing = list(dict.fromkeys(re.findall(r"(lib[\w.+-]+?\.so(?:\.\d+)*)", error_text)))
+    wanted = [LIBRARY_PACKAGES[m] for m in missing if m in LIBRARY_PACKAGES]
+    # an unknown library still gets the full list: it is most likely a dependency of one of them
+    packages = list(dict.fromkeys(wanted or APT_PACKAGES))
+    return (f"bpy cannot load a system library ({', '.join(missing) or error_text}); install the Debian "
+            f"packages: apt-get install -y {' '.join(packages)}"
+            + ("" if wanted else " (or the package that provides it: apt-file search <library>)"))
 
 
 def import_bpy() -> ModuleType:
@@ -35,10 +57,7 @@ def import_bpy() -> ModuleType:
             raise SynthError(f"bpy is not installed: {INSTALL_HINT}") from None
         raise
     except ImportError as exc:  # the dynamic loader's "libX.so.N: cannot open shared object file"
-        missing = re.findall(r"(lib[\w.+-]+\.so[\w.]*)", str(exc))
-        raise SynthError(
-            f"bpy cannot load a system library ({', '.join(missing) or exc}); install the Debian packages: "
-            f"apt-get install -y {' '.join(APT_PACKAGES)}") from None
+        raise SynthError(missing_library_message(str(exc))) from None
     return bpy
 
 
@@ -58,8 +77,9 @@ def import_blenderproc(temp_dir: str | None = None) -> ModuleType:
         import blenderproc
         # Inside Blender its __init__ would now call SetupUtility.setup (pip-installs packages, rewrites
         # sys.argv and sys.path). We pin those packages in the `3d` extra and only import the API.
-        for name in _API_MODULES:
+        for name in _EAGER_API_MODULES:
             setattr(blenderproc, name, importlib.import_module(f"blenderproc.api.{name}"))
+        blenderproc.__getattr__ = _lazy_api_module  # PEP 562: called for attributes not set above
         from blenderproc.python.utility.Initializer import clean_up, init
         from blenderproc.python.utility.SetupUtility import SetupUtility
     except ModuleNotFoundError as exc:
@@ -69,6 +89,14 @@ def import_blenderproc(temp_dir: str | None = None) -> ModuleType:
     SetupUtility.setup_utility_paths(temp_dir or tempfile.mkdtemp(prefix="synth-bproc-"))
     SetupUtility.main_setup_called = True
     return blenderproc
+
+
+def _lazy_api_module(name: str) -> ModuleType:
+    if name in _LAZY_API_MODULES:
+        module = importlib.import_module(f"blenderproc.api.{name}")
+        setattr(sys.modules["blenderproc"], name, module)
+        return module
+    raise AttributeError(f"module 'blenderproc' has no attribute {name!r}")
 
 
 def _init_without_language(clean_up_scene: bool = True) -> None:
