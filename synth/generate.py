@@ -223,9 +223,14 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         raise SynthError(f"unknown executor '{executor}'; use local or ray", field="--executor")
     isolated = getattr(recipe.scene_cls, "isolated", False)  # scenes that must render in a worker process
     if (workers == 1 or len(shards) == 1) and not isolated:
+        os.environ["SYNTH_WORKERS"] = "1"  # threaded renderers (Blender) size their thread pools from it
         producer = Producer(recipe, ws.store)
-        for no, shard in enumerate(shards):
-            yield no, [producer.row(i) for i in shard]
+        try:
+            for no, shard in enumerate(shards):
+                yield no, [producer.row(i) for i in shard]
+        finally:
+            if hasattr(producer.scene, "close"):
+                producer.scene.close()
         return
     yield from _pool(recipe, ws, shards, workers)
 
@@ -245,6 +250,7 @@ def _pool(recipe: Recipe, ws: Workspace, shards: list[list[int]],
     n = min(workers, len(shards))
     procs = [ctx.Process(target=_worker_main, args=(recipe, ws.root, ws.storage_options, tasks, results,
                                                     os.getpid()), daemon=True) for _ in range(n)]
+    os.environ["SYNTH_WORKERS"] = str(n)  # spawned workers inherit it; threaded renderers take cores // n
     for proc in procs:
         proc.start()
     for no, shard in enumerate(shards):
