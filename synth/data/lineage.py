@@ -100,6 +100,7 @@ select sample_id, label_id, labels from (
     select *, row_number() over (partition by sample_id order by created desc, position desc) as rank
     from nodes anti join revised using (label_id))
 where rank = 1
+order by sample_id
 """
 
 

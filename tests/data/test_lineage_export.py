@@ -35,9 +35,11 @@ def test_dag_history_and_consensus_merge(image_dir: Path, ws_path: str) -> None:
     hist = lineage.history(ws, sid)
     assert hist[-1]["parents"] == sorted([hist[1]["label_id"], hist[2]["label_id"]]) and hist[-1]["version"] == merged
     assert [n["label_id"] for n in hist if n["leaf"]] == [hist[-1]["label_id"]]
-    current = dict(zip(*(lineage.current_labels(ws).column(c).to_pylist() for c in ("sample_id", "labels"))))
+    now = lineage.current_labels(ws)
+    current = dict(zip(now.column("sample_id").to_pylist(), now.column("labels").to_pylist()))
     assert json.loads(current[sid]) == {"class": "consensus"}
-    old = dict(zip(*(lineage.current_labels(ws, v1).column(c).to_pylist() for c in ("sample_id", "labels"))))
+    then = lineage.current_labels(ws, v1)
+    old = dict(zip(then.column("sample_id").to_pylist(), then.column("labels").to_pylist()))
     assert json.loads(old[sid])["class"] in ("cat", "dog")
     with pytest.raises(SynthError, match="not labels of sample"):
         _correct(ws, sid, "x", parents=["root:someone-else"])
