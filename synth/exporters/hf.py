@@ -1,7 +1,9 @@
 """Hugging Face export: Parquet shards per split plus a dataset card (README.md) whose YAML names the
-splits, so `datasets.load_dataset(OUT)` reads it; images and audio carry `Image`/`Audio` features."""
+splits, so `datasets.load_dataset(OUT)` reads it; images and audio carry `Image`/`Audio` features; pretext
+targets are typed `ssl_<task>_<key>` columns, derived arrays .npy files under `ssl/` named by content."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +12,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .pretext import BLOB, Column, derived_payloads, plan_columns, task_targets
 from .records import by_split, media_name
-
-BLOB = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -25,7 +26,18 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, str]:
     return kinds
 
 
-def _schema(media: dict[str, str], has_class: bool) -> tuple[pa.Schema, dict[str, Any]]:
+def _feature(typ: pa.DataType, kind: str = "") -> dict[str, Any]:
+    """The `datasets` feature (as its JSON) of an Arrow type; blob structs are images or audio."""
+    if typ == BLOB:
+        return {"_type": "Audio" if kind == "audio" else "Image"}
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        return {"feature": _feature(typ.value_type), "_type": "List"}
+    dtype = {"double": "float64", "float": "float32", "bool": "bool"}.get(str(typ), str(typ))
+    return {"dtype": dtype, "_type": "Value"}
+
+
+def _schema(media: dict[str, str], has_class: bool,
+            pretext: list[Column]) -> tuple[pa.Schema, dict[str, Any]]:
     fields = [("sample_id", pa.string()), ("origin", pa.string())]
     features: dict[str, Any] = {"sample_id": {"dtype": "string", "_type": "Value"},
                                 "origin": {"dtype": "string", "_type": "Value"}}
@@ -42,6 +54,9 @@ def _schema(media: dict[str, str], has_class: bool) -> tuple[pa.Schema, dict[str
     fields += [("labels", pa.string()), ("source", pa.string()), ("license", pa.string())]
     for name in ("labels", "source", "license"):
         features[name] = {"dtype": "string", "_type": "Value"}
+    for c in pretext:
+        fields.append((c.name, c.type))
+        features[c.name] = _feature(c.type, c.source)
     meta = {"huggingface": json.dumps({"info": {"features": features}})}
     return pa.schema(fields, metadata=meta), features
 
@@ -54,18 +69,23 @@ def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path
     everything = [r for rs in splits.values() for r in rs]
     media = _columns(everything)
     has_class = any("class" in r["labels"] for r in everything)
-    schema, features = _schema(media, has_class)
+    pretext = plan_columns(everything)
+    schema, features = _schema(media, has_class, pretext)
+    files = _PayloadFiles(out, get_blob)
     written: dict[str, list[str]] = {}
     for split, rs in splits.items():
         shards = max(1, -(-len(rs) // shard_rows))
         for s in range(shards):
             chunk = rs[s * shard_rows:(s + 1) * shard_rows]
-            records = [_record(r, media, has_class, get_blob) for r in chunk]
+            records = [_record(r, media, has_class, get_blob) | _pretext(r, pretext, get_blob, files)
+                       for r in chunk]
             path = f"data/{split}-{s:05d}-of-{shards:05d}.parquet"
             pq.write_table(pa.Table.from_pylist(records, schema=schema), out / path)
             written.setdefault(split, []).append(path)
-    (out / "README.md").write_text(_card(name, written, splits, features, everything, version_note))
-    return {"splits": {k: len(v) for k, v in splits.items()}, "files": written}
+    card = _card(name, written, splits, features, everything, version_note) + _pretext_card(pretext)
+    (out / "README.md").write_text(card)
+    return {"splits": {k: len(v) for k, v in splits.items()}, "files": written,
+            "pretext_columns": [c.name for c in pretext], "pretext_files": files.count}
 
 
 def _record(r: dict[str, Any], media: dict[str, str], has_class: bool, get_blob: Callable[[str], bytes]) -> dict:
@@ -85,11 +105,76 @@ def _record(r: dict[str, Any], media: dict[str, str], has_class: bool, get_blob:
     return rec
 
 
+class _PayloadFiles:
+    """Derived payloads exported as files (.npy arrays and other blobs): `ssl/<task>.<key>/<sha256>.<ext>`,
+    named by content, so a payload many rows share (jigsaw's permutation set) is written once."""
+
+    def __init__(self, out: Path, get_blob: Callable[[str], bytes]) -> None:
+        self.out, self.get_blob, self.count = out, get_blob, 0
+
+    def write(self, c: Column, p: dict[str, Any]) -> str:
+        if "hash" in p:
+            digest, ext = p["hash"], p.get("format") or "bin"
+            data = None
+        else:  # an inline payload of a kind with no column of its own: its value as JSON
+            data = json.dumps(p.get("value"), sort_keys=True).encode()
+            digest, ext = hashlib.sha256(data).hexdigest(), "json"
+        rel = f"ssl/{c.task}.{c.key}/{digest}.{ext}"
+        path = self.out / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.get_blob(digest) if data is None else data)
+            self.count += 1
+        return rel
+
+
+def _pretext(r: dict[str, Any], columns: list[Column], get_blob: Callable[[str], bytes],
+             files: _PayloadFiles) -> dict[str, Any]:
+    found = {task: task_targets(rec) for task, rec in r["labels"].get("ssl", {}).items()}
+    payloads = derived_payloads(r)
+    rec: dict[str, Any] = {}
+    for c in columns:
+        if c.source == "target":
+            value = found.get(c.task, {}).get(c.key)
+            rec[c.name] = json.dumps(value, sort_keys=True) if c.as_json and value is not None else value
+            continue
+        p = payloads.get((c.task, c.key))
+        if p is None:
+            rec[c.name] = None
+        elif c.is_file:
+            rec[c.name] = files.write(c, p)
+        elif c.type == BLOB:
+            rec[c.name] = {"bytes": get_blob(p["hash"]), "path": f"{r['sample_id']}.{c.name}.{p.get('format') or 'bin'}"}
+        elif c.source == "text":
+            rec[c.name] = p.get("value")
+        else:  # an inline row
+            rec[c.name] = json.dumps(p.get("value"), sort_keys=True)
+    return rec
+
+
+def _yaml_feature(feature: dict[str, Any], indent: int) -> str:
+    """A feature in the card's YAML form (`datasets`' own: `dtype: int64`, `dtype: image`, `list: ...`)."""
+    if feature["_type"] == "List":
+        inner = feature["feature"]
+        if inner["_type"] == "List":
+            return "list:\n" + " " * (indent + 2) + _yaml_feature(inner, indent + 2)
+        return "list: " + _yaml_feature(inner, indent)[len("dtype: "):]
+    return "dtype: " + feature.get("dtype", feature["_type"].lower())
+
+
+def _pretext_card(columns: list[Column]) -> str:
+    if not columns:
+        return ""
+    lines = [f"| `{c.name}` | {c.task} | `{c.type}` | {c.describe()} |" for c in columns]
+    return ("\n## Pretext columns\n\nSelf-supervised targets from `labels.ssl` (task name, version, params and "
+            "seed are recorded too); `_path` columns name files in this folder (`numpy.load` reads the .npy).\n\n"
+            "| column | task | type | from |\n|---|---|---|---|\n" + "\n".join(lines) + "\n")
+
+
 def _card(name: str, written: dict[str, list[str]], splits: dict[str, list], features: dict[str, Any],
           rows: list[dict[str, Any]], version_note: str) -> str:
     data_files = "\n".join(f"  - split: {s}\n    path: data/{s}-*" for s in written)
-    feats = "\n".join(f"  - name: {n}\n    {'dtype: ' + f['dtype'] if 'dtype' in f else 'dtype: ' + f['_type'].lower()}"
-                      for n, f in features.items())
+    feats = "\n".join(f"  - name: {n}\n    {_yaml_feature(f, 4)}" for n, f in features.items())
     split_info = "\n".join(f"  - name: {s}\n    num_examples: {len(splits[s])}" for s in written)
     origins: dict[str, int] = {}
     licenses = sorted({r.get("license") for r in rows if r.get("license")})

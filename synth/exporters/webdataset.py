@@ -1,6 +1,7 @@
 """WebDataset export: POSIX tar shards per split; each sample is `<id>.<ext>` payloads plus `<id>.json`
 (labels and provenance); classification adds `<id>.cls` (class index, as webdataset expects, names in
-classes.json) and `<id>.class.txt`; deterministic bytes (fixed mtime, owner)."""
+classes.json) and `<id>.class.txt`; pretext targets sit under "ssl" in the .json (packed masks unpacked) next
+to derived payloads as `<id>.ssl_<task>_<key>.<ext>` entries (.npy arrays); deterministic bytes (fixed mtime, owner)."""
 from __future__ import annotations
 
 import io
@@ -12,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .pretext import derived_payloads, task_targets
 from .records import by_split
 
 
@@ -41,21 +43,41 @@ def export_webdataset(table: pa.Table, get_blob: Callable[[str], bytes], out: st
     return {"splits": {k: len(v) for k, v in splits.items()}, "shards": shards, "classes": names}
 
 
+def _entry(name: str, p: dict[str, Any]) -> str:
+    """The tar entry's extension (the part after `<id>.`) of one payload."""
+    # webdataset splits the key at the first dot: payload names become the extension's prefix
+    suffix = name.replace(".", "_")
+    if "hash" in p:
+        ext = p.get("format") or "bin"
+        return ext if name in ("image", "audio") else f"{suffix}.{ext}"
+    if p.get("kind") == "text":
+        return "txt" if name == "text" else f"{suffix}.txt"
+    return f"{suffix}.json"
+
+
+def _ssl(r: dict[str, Any]) -> dict[str, Any]:
+    """Each task's targets as the .json carries them, with `entries`: payload key -> this sample's tar entry."""
+    out = {task: task_targets(rec) for task, rec in sorted(r["labels"].get("ssl", {}).items())}
+    for (task, key), p in derived_payloads(r).items():
+        out.setdefault(task, {}).setdefault("entries", {})[key] = _entry(f"ssl.{task}.{key}", p)
+    return out
+
+
 def _sample(tar: tarfile.TarFile, r: dict[str, Any], get_blob: Callable[[str], bytes],
             classes: dict[str, int]) -> None:
     key = r["sample_id"]
     for name, p in sorted(r["payloads"].items()):
-        # webdataset splits the key at the first dot: payload names become the extension's prefix
-        suffix = name.replace(".", "_")
+        entry = f"{key}.{_entry(name, p)}"
         if "hash" in p:
-            ext = p.get("format") or "bin"
-            _add(tar, f"{key}.{ext}" if name in ("image", "audio") else f"{key}.{suffix}.{ext}", get_blob(p["hash"]))
+            _add(tar, entry, get_blob(p["hash"]))
         elif p.get("kind") == "text":
-            _add(tar, f"{key}.txt" if name == "text" else f"{key}.{suffix}.txt", str(p["value"]).encode())
+            _add(tar, entry, str(p["value"]).encode())
         else:
-            _add(tar, f"{key}.{suffix}.json", json.dumps(p.get("value")).encode())
+            _add(tar, entry, json.dumps(p.get("value")).encode())
     meta = {"sample_id": key, "origin": r["origin"], "split": r.get("split"), "labels": r["labels"],
             "source": r.get("source"), "license": r.get("license")}
+    if r["labels"].get("ssl"):
+        meta["ssl"] = _ssl(r)
     _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True).encode())
     if "class" in r["labels"]:
         _add(tar, f"{key}.cls", str(classes[str(r["labels"]["class"])]).encode())
