@@ -4,6 +4,7 @@ targets are typed `ssl_<task>_<key>` columns, derived arrays .npy files under `s
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -79,8 +80,13 @@ def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path
             chunk = rs[s * shard_rows:(s + 1) * shard_rows]
             records = [_record(r, media, has_class, get_blob) | _pretext(r, pretext, get_blob, files)
                        for r in chunk]
-            path = f"data/{split}-{s:05d}-of-{shards:05d}.parquet"
-            pq.write_table(pa.Table.from_pylist(records, schema=schema), out / path)
+            buf = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(records, schema=schema), buf)
+            # named by content and listed by name in the card: `datasets` caches a local folder by its
+            # name and card, so a re-export into the same folder must change the card to be re-read
+            digest = hashlib.sha256(buf.getvalue()).hexdigest()[:16]
+            path = f"data/{split}-{s:05d}-of-{shards:05d}-{digest}.parquet"
+            (out / path).write_bytes(buf.getvalue())
             written.setdefault(split, []).append(path)
     card = _card(name, written, splits, features, everything, version_note) + _pretext_card(pretext)
     (out / "README.md").write_text(card)
@@ -173,7 +179,8 @@ def _pretext_card(columns: list[Column]) -> str:
 
 def _card(name: str, written: dict[str, list[str]], splits: dict[str, list], features: dict[str, Any],
           rows: list[dict[str, Any]], version_note: str) -> str:
-    data_files = "\n".join(f"  - split: {s}\n    path: data/{s}-*" for s in written)
+    data_files = "\n".join(f"  - split: {s}\n    path:\n" + "\n".join(f"    - {p}" for p in paths)
+                           for s, paths in written.items())
     feats = "\n".join(f"  - name: {n}\n    {_yaml_feature(f, 4)}" for n, f in features.items())
     split_info = "\n".join(f"  - name: {s}\n    num_examples: {len(splits[s])}" for s in written)
     origins: dict[str, int] = {}
