@@ -27,7 +27,9 @@ class OpParams(BaseModel):
 class AnnotatedImage:
     """Pixels plus everything that must move with them.
 
-    image: float32 HxWx3 RGB in [0, 1] (linear-ish working space); mask: int32 instance ids (0 = none);
+    image: float32 HxWx3 RGB in [0, 1] (linear-ish working space), or uint8 HxWx3 in [0, 255] for op chains
+    that never leave 8 bits (warps, blurs, noise, JPEG have uint8 paths; light and colour ops call
+    `as_float()` first); mask: integer instance ids (0 = none);
     normals: float32 HxWx3 surface normals in the plane frame (None = flat); gloss: float32 HxW specular
     strength; plane_xy: float32 HxWx2 position of each pixel on the scene plane in mm (None = the pixel grid
     times `mm_per_px`); depth: float32 HxW distance to the camera in mm (set by the camera pose).
@@ -55,17 +57,35 @@ class AnnotatedImage:
     def width(self) -> int:
         return self.image.shape[1]
 
+    @property
+    def is_uint8(self) -> bool:
+        return self.image.dtype == np.uint8
+
     @classmethod
-    def from_uint8(cls, image: np.ndarray, **kw: Any) -> AnnotatedImage:
+    def from_uint8(cls, image: np.ndarray, keep_uint8: bool = False, **kw: Any) -> AnnotatedImage:
+        """Wrap an 8-bit RGB (or gray) image; `keep_uint8` keeps it 8-bit (no float copy) for chains of ops
+        that have uint8 paths, otherwise it becomes float32 in [0, 1]."""
         if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        return cls(image=image.astype(np.float32) * np.float32(1 / 255), **kw)
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        out = cls(image=image, **kw)
+        return out if keep_uint8 else out.as_float()
+
+    def as_float(self) -> AnnotatedImage:
+        """This image with float32 [0, 1] pixels (itself when they already are): for ops that compute light."""
+        if not self.is_uint8:
+            return self
+        return replace(self, image=np.multiply(self.image, np.float32(1 / 255), dtype=np.float32))
 
     def to_uint8(self) -> np.ndarray:
+        if self.is_uint8:
+            return self.image
         # max(., 0) then a saturating, rounding scale: two SIMD passes instead of numpy's four
         return cv2.convertScaleAbs(cv2.max(self.image, 0.0), alpha=255)
 
     def with_image(self, image: np.ndarray) -> AnnotatedImage:
+        """A copy with new pixels: uint8 stays 8-bit (0..255), anything else becomes float32 (0..1)."""
+        if image.dtype == np.uint8:
+            return replace(self, image=image)
         return replace(self, image=image.astype(np.float32, copy=False))
 
     def plane_coords(self) -> np.ndarray:
@@ -129,6 +149,8 @@ class AnnotatedImage:
     def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
                 border_value: float) -> AnnotatedImage:
         lin, rep = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+        if self.backdrop is not None and self.is_uint8:  # the backdrop blend below is float arithmetic
+            return self.as_float()._warped(warp, fwd, size, image_border, border_value)
         if self.camera_geometry is not None:  # a later warp moves the camera's maps with the pixels
             self._materialise_geometry()
         mask = warp(self.mask, cv2.INTER_NEAREST) if self.mask is not None else None

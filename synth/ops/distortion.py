@@ -183,5 +183,6 @@ class Fold(ImageOp):
         where = (out.mask > 0).astype(np.float32) if out.mask is not None else None
         tilt_normals(out, slope * np.float32(normal[0]), slope * np.float32(normal[1]), where)
         crease = np.exp(-(d / 1.5) ** 2).astype(np.float32) * (where if where is not None else 1)
+        out = out.as_float()  # the crease darkens in float; the warp above may have stayed 8-bit
         out.image = out.image * (1 - 0.25 * crease[..., None])
         return out
