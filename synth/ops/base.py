@@ -114,11 +114,13 @@ class AnnotatedImage:
                         image_border: int = cv2.BORDER_CONSTANT) -> AnnotatedImage:
         """Apply a 3x3 homography (continuous coordinates, src -> dst) to pixels, maps and labels."""
         w, h = size
-        H_cv = _shift(-0.5) @ H @ _shift(0.5)  # OpenCV's integer-centred pixels
+        # the inverse map once, reused by every array that moves: two remaps (image, mask) from one map are
+        # much cheaper than two warpPerspective calls, each of which recomputes it
+        mx, my = homography_maps(_shift(-0.5) @ H @ _shift(0.5), w, h)  # OpenCV's integer-centred pixels
         def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
         fwd = lambda pts: _apply_h(H, pts)  # noqa: E731
         return self._warped(warp, fwd, (w, h), image_border, border_value)
 
@@ -238,7 +240,9 @@ def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndar
             entries.append(("outline", n, n + len(outline))); chunks.append(outline); n += len(outline)
         plan.append(entries)
     moved = fwd(np.concatenate(chunks)) if chunks else np.zeros((0, 2))
-    boxes = mask_boxes(mask) if mask is not None else None
+    # boxes from the moved mask, only for the instances a label asks for (one compare per id, no histogram)
+    wanted = {int(o["instance_id"]) for o in objs if o.get("box") is not None and o.get("instance_id") is not None}
+    boxes = mask_boxes(mask, wanted) if mask is not None else None
     for obj, entries in zip(objs, plan):
         _place(obj, {k: moved[a:b] for k, a, b in entries}, size, boxes)
     return out
@@ -287,15 +291,26 @@ def clip_box(box: list[float], w: int, h: int) -> list[float] | None:
     return [round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3)]
 
 
-def mask_boxes(mask: np.ndarray) -> dict[int, list[float]]:
-    """Tight box of every instance id in a mask, in continuous pixel-edge coordinates."""
+def mask_boxes(mask: np.ndarray, ids: set[int] | None = None) -> dict[int, list[float]]:
+    """Tight box of every instance id in a mask (or of those in `ids` that occur), in continuous
+    pixel-edge coordinates."""
+    if ids is None:
+        ids = set(_mask_ids(mask))
     out: dict[int, list[float]] = {}
-    flat = mask.ravel()
-    ids = np.flatnonzero(np.bincount(flat)) if flat.size and flat.min() >= 0 and flat.max() < 1 << 16 else np.unique(flat)
-    for i in ids[ids != 0]:
+    for i in sorted(ids - {0}):
         x, y, w, h = cv2.boundingRect((mask == i).view(np.uint8))
-        out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
+        if w > 0:
+            out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
     return out
+
+
+def _mask_ids(mask: np.ndarray) -> list[int]:
+    if mask.dtype == np.uint8:  # OpenCV's histogram is several times faster than np.bincount
+        return np.flatnonzero(cv2.calcHist([mask], [0], None, [256], [0, 256])[:, 0]).tolist()
+    flat = mask.ravel()
+    if flat.size and flat.min() >= 0 and flat.max() < 1 << 16:
+        return np.flatnonzero(np.bincount(flat)).tolist()
+    return np.unique(flat).tolist()
 
 
 def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int = 4) -> np.ndarray:
@@ -326,6 +341,23 @@ def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None 
 
 
 # --- point maths ------------------------------------------------------------------------------------
+def homography_maps(H: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source position (x, y), float32 h x w each, of every destination pixel under homography H
+    (src -> dst, OpenCV pixel centres): the maps cv2.warpPerspective builds internally, with the
+    projective division done once per pixel by broadcasting rows against columns."""
+    Hi = np.linalg.inv(H)
+    Hi = Hi.astype(np.float32)
+    u = np.arange(w, dtype=np.float32)
+    v = np.arange(h, dtype=np.float32)[:, None]
+    scale = Hi[2, 0] * u + (Hi[2, 1] * v + Hi[2, 2])
+    np.reciprocal(scale, out=scale)
+    mx = Hi[0, 0] * u + (Hi[0, 1] * v + Hi[0, 2])
+    mx *= scale
+    my = Hi[1, 0] * u + (Hi[1, 1] * v + Hi[1, 2])
+    my *= scale
+    return mx, my
+
+
 def _shift(d: float) -> np.ndarray:
     return np.array([[1, 0, d], [0, 1, d], [0, 0, 1]], np.float64)
 
