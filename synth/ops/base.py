@@ -369,25 +369,41 @@ def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def invert_points(inverse: PointFn, targets: np.ndarray, iters: int = 40, tol: float = 1e-5) -> np.ndarray:
-    """Solve inverse(p) = q for every q by damped Newton steps with a finite-difference Jacobian."""
+    """Solve inverse(p) = q for every q by damped Newton steps with a finite-difference Jacobian.
+    One vectorised call of `inverse` per step (the point and its four offsets stacked); points leave the
+    loop once solved, or once they stop improving after a few steps (a target outside the warp's image
+    has no solution: it keeps the iterate that came closest)."""
     q = np.asarray(targets, np.float64).reshape(-1, 2)
-    if len(q) == 0:
-        return q
     p = q.copy()
     eps = 0.25
-    for _ in range(iters):
-        r = inverse(p) - q
-        if np.abs(r).max() < tol:
+    offsets = np.array([[0, 0], [eps, 0], [-eps, 0], [0, eps], [0, -eps]], np.float64)
+    best, best_p = np.full(len(q), np.inf), q.copy()
+    active = np.arange(len(q))
+    for it in range(iters):
+        if len(active) == 0:
             break
-        jx = (inverse(p + [eps, 0]) - inverse(p - [eps, 0])) / (2 * eps)
-        jy = (inverse(p + [0, eps]) - inverse(p - [0, eps])) / (2 * eps)
+        pa, n = p[active], len(active)
+        ev = inverse((pa[None] + offsets[:, None]).reshape(-1, 2)).reshape(5, n, 2)
+        r = ev[0] - q[active]
+        err = np.abs(r).max(axis=1)
+        improved = err < best[active]
+        best[active[improved]] = err[improved]
+        best_p[active[improved]] = pa[improved]
+        # solved, or (after the first steps) no longer getting closer: keep the best iterate
+        done = (err < tol) | ((it >= 8) & ~improved)
+        jx, jy = (ev[1] - ev[2]) / (2 * eps), (ev[3] - ev[4]) / (2 * eps)
         det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
         det = np.where(np.abs(det) < 1e-9, 1e-9, det)
-        dx = (jy[:, 1] * r[:, 0] - jy[:, 0] * r[:, 1]) / det
-        dy = (-jx[:, 1] * r[:, 0] + jx[:, 0] * r[:, 1]) / det
-        step = np.stack([dx, dy], axis=1)
-        p -= np.clip(step, -50, 50)  # damping keeps a far first guess from overshooting
-    return p
+        step = np.stack([(jy[:, 1] * r[:, 0] - jy[:, 0] * r[:, 1]) / det,
+                         (-jx[:, 1] * r[:, 0] + jx[:, 0] * r[:, 1]) / det], axis=1)
+        go = ~done
+        p[active[go]] = pa[go] - np.clip(step[go], -50, 50)  # damping keeps a far first guess from overshooting
+        active = active[go]
+    if len(active):  # out of steps: the last iterate of the points still moving is their best guess
+        last = np.abs(inverse(p[active]) - q[active]).max(axis=1)
+        better = last < best[active]
+        best_p[active[better]] = p[active[better]]
+    return best_p
 
 
 def sample_field(field_: np.ndarray, pts: np.ndarray, scale: float = 1.0) -> np.ndarray:
