@@ -126,25 +126,28 @@ class AnnotatedImage:
 
     def remap(self, inverse: PointFn, size: tuple[int, int] | None = None,
               dense: tuple[np.ndarray, np.ndarray] | None = None, forward: PointFn | None = None,
-              image_border: int = cv2.BORDER_REPLICATE) -> AnnotatedImage:
+              image_border: int = cv2.BORDER_REPLICATE, cv_maps: tuple[np.ndarray, np.ndarray] | None = None,
+              ) -> AnnotatedImage:
         """Warp by `inverse` (dst point -> src point, continuous, vectorised over Nx2); labels move with
         `forward` (src -> dst), by default found by Newton iteration on `inverse`. `dense` is the same map
-        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it.
+        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it;
+        `cv_maps` the same again in OpenCV's convention (sx - 0.5, sy - 0.5, float32), used as given.
         `image_border`: what the image shows beyond the source (replicated edge, or 0 = transparent)."""
         w, h = size or (self.width, self.height)
-        if dense is None:
+        if cv_maps is None and dense is None:
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
             grid = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
             src = inverse(grid).astype(np.float32)
             dense = (src[:, 0].reshape(h, w), src[:, 1].reshape(h, w))
-        mx, my = dense[0].astype(np.float32) - 0.5, dense[1].astype(np.float32) - 0.5
-        m1, m2 = cv2.convertMaps(mx, my, cv2.CV_16SC2)  # fixed-point maps: several times faster remaps
+        if cv_maps is None:
+            cv_maps = (np.subtract(dense[0], 0.5, dtype=np.float32), np.subtract(dense[1], 0.5, dtype=np.float32))
+        mx, my = cv_maps
+        # float maps straight into every remap: OpenCV rounds them to 1/32 px per block on the fly, as
+        # fast as precomputed fixed-point maps, and nearest (label masks) gets exact rounding
         def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            if interp == cv2.INTER_NEAREST:  # exact float maps: a label mask must not shift by rounding
-                return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
-            return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
         fwd = forward if forward is not None else (lambda pts: invert_points(inverse, pts))
         return self._warped(warp, fwd, (w, h), image_border, 0.0)
 
