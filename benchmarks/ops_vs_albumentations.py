@@ -95,7 +95,7 @@ PAIRS: list[tuple[str, Callable, Callable]] = [
     ("defocus", ours(cam.DefocusBlur(), False, focal_length_mm=26, f_number=2, focus_distance_mm=300, sensor_width_mm=6.4),
      theirs(A.Defocus(radius=(4, 4), alias_blur=(0.1, 0.1), p=1), False)),
     ("motion_blur", ours(cam.MotionBlur(), False, length_px=9, angle_deg=30),
-     theirs(A.MotionBlur(blur_limit=(9, 9), p=1), False)),
+     theirs(A.MotionBlur(blur_limit=(9, 9), angle_range=(30, 30), direction_range=(0, 0), allow_shifted=False, p=1), False)),
     ("noise", ours(cam.SensorNoise(), False, iso=1600),
      theirs(A.GaussNoise(std_range=(0.05, 0.05), p=1), False)),
     ("jpeg", ours(cam.JpegQuality(), False, quality=80),
@@ -123,7 +123,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--images", type=int, default=24)
     args = ap.parse_args()
-    cv2.setNumThreads(1)  # per-worker throughput; both sides call OpenCV
+    cv2.setNumThreads(1)  # per-worker throughput; both sides call the same OpenCV, so this binds both
+    assert cv2.getNumThreads() == 1
     items = images(args.images)
     print(f"{args.images} images {SIZE}x{SIZE}, median of {args.runs} runs, load average {os.getloadavg()[0]:.1f}")
     print("synth: uint8 -> op (uint8 path) -> uint8; float chain: the op alone on float32 pixels (a float pipeline's step)")

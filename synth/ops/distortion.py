@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams, dense_map, sample_field
+from .base import AnnotatedImage, ImageOp, OpParams, sample_field
 
 
 def smooth_noise(h: int, w: int, scale_px: float, rng: np.random.Generator, octaves: int = 1) -> np.ndarray:
