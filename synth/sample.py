@@ -10,8 +10,10 @@ import cv2
 import numpy as np
 
 
-# zlib level 1 with run-length strategy: ~10x smaller than raw, fastest of the lossless settings
-_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+# zlib level 1: the fastest setting that still compresses; run-length coding suits masks (flat regions)
+# and loses on textured images (measured on shapes: 1.7 ms default vs 2.5 ms RLE per 256x256 image)
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+_PNG_MASK = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Payload:
         if self.kind == "mask":
             arr = self.data
             arr = arr.astype(np.uint8 if arr.max(initial=0) < 256 else np.uint16)
-            ok, buf = cv2.imencode(".png", arr, _PNG_FAST)
+            ok, buf = cv2.imencode(".png", arr, _PNG_MASK)
             assert ok
             return buf.tobytes(), "png"
         if self.kind == "array":

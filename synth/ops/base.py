@@ -27,7 +27,9 @@ class OpParams(BaseModel):
 class AnnotatedImage:
     """Pixels plus everything that must move with them.
 
-    image: float32 HxWx3 RGB in [0, 1] (linear-ish working space); mask: int32 instance ids (0 = none);
+    image: float32 HxWx3 RGB in [0, 1] (linear-ish working space), or uint8 HxWx3 in [0, 255] for op chains
+    that never leave 8 bits (warps, blurs, noise, JPEG have uint8 paths; light and colour ops call
+    `as_float()` first); mask: integer instance ids (0 = none);
     normals: float32 HxWx3 surface normals in the plane frame (None = flat); gloss: float32 HxW specular
     strength; plane_xy: float32 HxWx2 position of each pixel on the scene plane in mm (None = the pixel grid
     times `mm_per_px`); depth: float32 HxW distance to the camera in mm (set by the camera pose).
@@ -55,17 +57,35 @@ class AnnotatedImage:
     def width(self) -> int:
         return self.image.shape[1]
 
+    @property
+    def is_uint8(self) -> bool:
+        return self.image.dtype == np.uint8
+
     @classmethod
-    def from_uint8(cls, image: np.ndarray, **kw: Any) -> AnnotatedImage:
+    def from_uint8(cls, image: np.ndarray, keep_uint8: bool = False, **kw: Any) -> AnnotatedImage:
+        """Wrap an 8-bit RGB (or gray) image; `keep_uint8` keeps it 8-bit (no float copy) for chains of ops
+        that have uint8 paths, otherwise it becomes float32 in [0, 1]."""
         if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        return cls(image=image.astype(np.float32) * np.float32(1 / 255), **kw)
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        out = cls(image=image, **kw)
+        return out if keep_uint8 else out.as_float()
+
+    def as_float(self) -> AnnotatedImage:
+        """This image with float32 [0, 1] pixels (itself when they already are): for ops that compute light."""
+        if not self.is_uint8:
+            return self
+        return replace(self, image=np.multiply(self.image, np.float32(1 / 255), dtype=np.float32))
 
     def to_uint8(self) -> np.ndarray:
+        if self.is_uint8:
+            return self.image
         # max(., 0) then a saturating, rounding scale: two SIMD passes instead of numpy's four
         return cv2.convertScaleAbs(cv2.max(self.image, 0.0), alpha=255)
 
     def with_image(self, image: np.ndarray) -> AnnotatedImage:
+        """A copy with new pixels: uint8 stays 8-bit (0..255), anything else becomes float32 (0..1)."""
+        if image.dtype == np.uint8:
+            return replace(self, image=image)
         return replace(self, image=image.astype(np.float32, copy=False))
 
     def plane_coords(self) -> np.ndarray:
@@ -94,41 +114,48 @@ class AnnotatedImage:
                         image_border: int = cv2.BORDER_CONSTANT) -> AnnotatedImage:
         """Apply a 3x3 homography (continuous coordinates, src -> dst) to pixels, maps and labels."""
         w, h = size
-        H_cv = _shift(-0.5) @ H @ _shift(0.5)  # OpenCV's integer-centred pixels
+        # the inverse map once, reused by every array that moves: two remaps (image, mask) from one map are
+        # much cheaper than two warpPerspective calls, each of which recomputes it
+        mx, my = homography_maps(_shift(-0.5) @ H @ _shift(0.5), w, h)  # OpenCV's integer-centred pixels
         def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            return cv2.warpPerspective(a, H_cv, (w, h), flags=interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
         fwd = lambda pts: _apply_h(H, pts)  # noqa: E731
         return self._warped(warp, fwd, (w, h), image_border, border_value)
 
     def remap(self, inverse: PointFn, size: tuple[int, int] | None = None,
               dense: tuple[np.ndarray, np.ndarray] | None = None, forward: PointFn | None = None,
-              image_border: int = cv2.BORDER_REPLICATE) -> AnnotatedImage:
+              image_border: int = cv2.BORDER_REPLICATE, cv_maps: tuple[np.ndarray, np.ndarray] | None = None,
+              ) -> AnnotatedImage:
         """Warp by `inverse` (dst point -> src point, continuous, vectorised over Nx2); labels move with
         `forward` (src -> dst), by default found by Newton iteration on `inverse`. `dense` is the same map
-        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it.
+        already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it;
+        `cv_maps` the same again in OpenCV's convention (sx - 0.5, sy - 0.5, float32), used as given.
         `image_border`: what the image shows beyond the source (replicated edge, or 0 = transparent)."""
         w, h = size or (self.width, self.height)
-        if dense is None:
+        if cv_maps is None and dense is None:
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
             grid = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
             src = inverse(grid).astype(np.float32)
             dense = (src[:, 0].reshape(h, w), src[:, 1].reshape(h, w))
-        mx, my = dense[0].astype(np.float32) - 0.5, dense[1].astype(np.float32) - 0.5
-        m1, m2 = cv2.convertMaps(mx, my, cv2.CV_16SC2)  # fixed-point maps: several times faster remaps
+        if cv_maps is None:
+            cv_maps = (np.subtract(dense[0], 0.5, dtype=np.float32), np.subtract(dense[1], 0.5, dtype=np.float32))
+        mx, my = cv_maps
+        # float maps straight into every remap: OpenCV rounds them to 1/32 px per block on the fly, as
+        # fast as precomputed fixed-point maps, and nearest (label masks) gets exact rounding
         def warp(a: np.ndarray | None, interp: int, border: int = cv2.BORDER_CONSTANT, value: float = 0.0) -> np.ndarray | None:
             if a is None:
                 return None
-            if interp == cv2.INTER_NEAREST:  # exact float maps: a label mask must not shift by rounding
-                return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
-            return cv2.remap(a, m1, m2, interp, borderMode=border, borderValue=value)
+            return cv2.remap(a, mx, my, interp, borderMode=border, borderValue=value)
         fwd = forward if forward is not None else (lambda pts: invert_points(inverse, pts))
         return self._warped(warp, fwd, (w, h), image_border, 0.0)
 
     def _warped(self, warp: Callable, fwd: PointFn, size: tuple[int, int], image_border: int,
                 border_value: float) -> AnnotatedImage:
         lin, rep = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+        if self.backdrop is not None and self.is_uint8:  # the backdrop blend below is float arithmetic
+            return self.as_float()._warped(warp, fwd, size, image_border, border_value)
         if self.camera_geometry is not None:  # a later warp moves the camera's maps with the pixels
             self._materialise_geometry()
         mask = warp(self.mask, cv2.INTER_NEAREST) if self.mask is not None else None
@@ -216,7 +243,9 @@ def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndar
             entries.append(("outline", n, n + len(outline))); chunks.append(outline); n += len(outline)
         plan.append(entries)
     moved = fwd(np.concatenate(chunks)) if chunks else np.zeros((0, 2))
-    boxes = mask_boxes(mask) if mask is not None else None
+    # boxes from the moved mask, only for the instances a label asks for (one compare per id, no histogram)
+    wanted = {int(o["instance_id"]) for o in objs if o.get("box") is not None and o.get("instance_id") is not None}
+    boxes = mask_boxes(mask, wanted) if mask is not None else None
     for obj, entries in zip(objs, plan):
         _place(obj, {k: moved[a:b] for k, a, b in entries}, size, boxes)
     return out
@@ -265,15 +294,26 @@ def clip_box(box: list[float], w: int, h: int) -> list[float] | None:
     return [round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3)]
 
 
-def mask_boxes(mask: np.ndarray) -> dict[int, list[float]]:
-    """Tight box of every instance id in a mask, in continuous pixel-edge coordinates."""
+def mask_boxes(mask: np.ndarray, ids: set[int] | None = None) -> dict[int, list[float]]:
+    """Tight box of every instance id in a mask (or of those in `ids` that occur), in continuous
+    pixel-edge coordinates."""
+    if ids is None:
+        ids = set(_mask_ids(mask))
     out: dict[int, list[float]] = {}
-    flat = mask.ravel()
-    ids = np.flatnonzero(np.bincount(flat)) if flat.size and flat.min() >= 0 and flat.max() < 1 << 16 else np.unique(flat)
-    for i in ids[ids != 0]:
+    for i in sorted(ids - {0}):
         x, y, w, h = cv2.boundingRect((mask == i).view(np.uint8))
-        out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
+        if w > 0:
+            out[int(i)] = [float(x), float(y), float(x + w), float(y + h)]
     return out
+
+
+def _mask_ids(mask: np.ndarray) -> list[int]:
+    if mask.dtype == np.uint8:  # OpenCV's histogram is several times faster than np.bincount
+        return np.flatnonzero(cv2.calcHist([mask], [0], None, [256], [0, 256])[:, 0]).tolist()
+    flat = mask.ravel()
+    if flat.size and flat.min() >= 0 and flat.max() < 1 << 16:
+        return np.flatnonzero(np.bincount(flat)).tolist()
+    return np.unique(flat).tolist()
 
 
 def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int = 4) -> np.ndarray:
@@ -304,6 +344,23 @@ def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None 
 
 
 # --- point maths ------------------------------------------------------------------------------------
+def homography_maps(H: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source position (x, y), float32 h x w each, of every destination pixel under homography H
+    (src -> dst, OpenCV pixel centres): the maps cv2.warpPerspective builds internally, with the
+    projective division done once per pixel by broadcasting rows against columns."""
+    Hi = np.linalg.inv(H)
+    Hi = Hi.astype(np.float32)
+    u = np.arange(w, dtype=np.float32)
+    v = np.arange(h, dtype=np.float32)[:, None]
+    scale = Hi[2, 0] * u + (Hi[2, 1] * v + Hi[2, 2])
+    np.reciprocal(scale, out=scale)
+    mx = Hi[0, 0] * u + (Hi[0, 1] * v + Hi[0, 2])
+    mx *= scale
+    my = Hi[1, 0] * u + (Hi[1, 1] * v + Hi[1, 2])
+    my *= scale
+    return mx, my
+
+
 def _shift(d: float) -> np.ndarray:
     return np.array([[1, 0, d], [0, 1, d], [0, 0, 1]], np.float64)
 
@@ -315,25 +372,41 @@ def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def invert_points(inverse: PointFn, targets: np.ndarray, iters: int = 40, tol: float = 1e-5) -> np.ndarray:
-    """Solve inverse(p) = q for every q by damped Newton steps with a finite-difference Jacobian."""
+    """Solve inverse(p) = q for every q by damped Newton steps with a finite-difference Jacobian.
+    One vectorised call of `inverse` per step (the point and its four offsets stacked); points leave the
+    loop once solved, or once they stop improving after a few steps (a target outside the warp's image
+    has no solution: it keeps the iterate that came closest)."""
     q = np.asarray(targets, np.float64).reshape(-1, 2)
-    if len(q) == 0:
-        return q
     p = q.copy()
     eps = 0.25
-    for _ in range(iters):
-        r = inverse(p) - q
-        if np.abs(r).max() < tol:
+    offsets = np.array([[0, 0], [eps, 0], [-eps, 0], [0, eps], [0, -eps]], np.float64)
+    best, best_p = np.full(len(q), np.inf), q.copy()
+    active = np.arange(len(q))
+    for it in range(iters):
+        if len(active) == 0:
             break
-        jx = (inverse(p + [eps, 0]) - inverse(p - [eps, 0])) / (2 * eps)
-        jy = (inverse(p + [0, eps]) - inverse(p - [0, eps])) / (2 * eps)
+        pa, n = p[active], len(active)
+        ev = inverse((pa[None] + offsets[:, None]).reshape(-1, 2)).reshape(5, n, 2)
+        r = ev[0] - q[active]
+        err = np.abs(r).max(axis=1)
+        improved = err < best[active]
+        best[active[improved]] = err[improved]
+        best_p[active[improved]] = pa[improved]
+        # solved, or (after the first steps) no longer getting closer: keep the best iterate
+        done = (err < tol) | ((it >= 8) & ~improved)
+        jx, jy = (ev[1] - ev[2]) / (2 * eps), (ev[3] - ev[4]) / (2 * eps)
         det = jx[:, 0] * jy[:, 1] - jy[:, 0] * jx[:, 1]
         det = np.where(np.abs(det) < 1e-9, 1e-9, det)
-        dx = (jy[:, 1] * r[:, 0] - jy[:, 0] * r[:, 1]) / det
-        dy = (-jx[:, 1] * r[:, 0] + jx[:, 0] * r[:, 1]) / det
-        step = np.stack([dx, dy], axis=1)
-        p -= np.clip(step, -50, 50)  # damping keeps a far first guess from overshooting
-    return p
+        step = np.stack([(jy[:, 1] * r[:, 0] - jy[:, 0] * r[:, 1]) / det,
+                         (-jx[:, 1] * r[:, 0] + jx[:, 0] * r[:, 1]) / det], axis=1)
+        go = ~done
+        p[active[go]] = pa[go] - np.clip(step[go], -50, 50)  # damping keeps a far first guess from overshooting
+        active = active[go]
+    if len(active):  # out of steps: the last iterate of the points still moving is their best guess
+        last = np.abs(inverse(p[active]) - q[active]).max(axis=1)
+        better = last < best[active]
+        best_p[active[better]] = p[active[better]]
+    return best_p
 
 
 def sample_field(field_: np.ndarray, pts: np.ndarray, scale: float = 1.0) -> np.ndarray:

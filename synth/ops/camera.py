@@ -157,7 +157,10 @@ class GaussianBlur(ImageOp):
         if p.sigma_px < 0.1:
             return img
         k = 2 * int(np.ceil(3 * p.sigma_px)) + 1
-        return img.with_image(cv2.GaussianBlur(img.image, (k, k), p.sigma_px))
+        g = cv2.getGaussianKernel(k, p.sigma_px, cv2.CV_32F)
+        # two 1-D passes with a float kernel: on 8-bit images OpenCV's GaussianBlur takes a bit-exact
+        # fixed-point path that is slower, for results within one level of this
+        return img.with_image(cv2.sepFilter2D(img.image, -1, g, g))
 
 
 class MotionBlur(ImageOp):
@@ -196,6 +199,7 @@ class Exposure(ImageOp):
         gain: float = Field(1.0, gt=0, le=16, description="Sensor gain multiplier.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         return img.with_image(img.image * np.float32(p.gain * 2.0**p.ev))
 
 
@@ -211,6 +215,8 @@ class SensorNoise(ImageOp):
         full_well_at_iso100: float = Field(4000.0, gt=0, description="Photons at full scale at ISO 100.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        if img.is_uint8:  # the same draws from rng, with sigma looked up per 8-bit level
+            return img.with_image(sensor_noise_uint8(img.image, p, rng))
         photons = p.full_well_at_iso100 * 100.0 / p.iso
         x = np.maximum(img.image, np.float32(0))
         # Poisson shot noise in its Gaussian limit (mean = variance = photon count): many times faster
@@ -263,6 +269,7 @@ class Vignetting(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.strength == 0:
             return img
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         h, w = img.height, img.width
         y = (np.arange(h, dtype=np.float32) + 0.5 - h / 2) / (np.hypot(w, h) / 2)
         x = (np.arange(w, dtype=np.float32) + 0.5 - w / 2) / (np.hypot(w, h) / 2)
@@ -302,6 +309,7 @@ class WhiteBalance(ImageOp):
         blue_gain: float = Field(1.0, gt=0, le=4, description="Blue channel gain.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         return img.with_image(img.image * np.array([p.red_gain, 1.0, p.blue_gain], np.float32))
 
 
@@ -314,7 +322,7 @@ class JpegQuality(ImageOp):
         quality: int = Field(95, ge=1, le=100, description="JPEG quality, 1 (worst) to 100.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
-        bgr = cv2.cvtColor(img.to_uint8(), cv2.COLOR_RGB2BGR)
+        bgr = cv2.cvtColor(img.to_uint8(), cv2.COLOR_RGB2BGR)  # the encoder's chroma weights expect BGR order
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, p.quality])
-        dec = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        return img.with_image(dec.astype(np.float32) * np.float32(1 / 255))
+        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)  # decoded straight to RGB: no second swap
+        return img.with_image(dec if img.is_uint8 else np.multiply(dec, np.float32(1 / 255), dtype=np.float32))

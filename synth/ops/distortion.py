@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams, dense_map, sample_field
+from .base import AnnotatedImage, ImageOp, OpParams, sample_field
 
 
 def smooth_noise(h: int, w: int, scale_px: float, rng: np.random.Generator, octaves: int = 1) -> np.ndarray:
@@ -62,9 +62,28 @@ class LensDistortion(ImageOp):
             xd = x * rad + 2 * p.p1 * x * y + p.p2 * (r2 + 2 * x * x)
             yd = y * rad + p.p1 * (r2 + 2 * y * y) + 2 * p.p2 * x * y
             return np.stack([xd * f + cx, yd * f + cy], axis=1)
-        # the polynomial is smooth: exact on a 4 px grid, bilinear between (well under 0.01 px off)
-        dense = dense_map(inverse, img.width, img.height, step=4)
-        return img.remap(inverse, dense=(dense[..., 0], dense[..., 1]))
+        return img.remap(inverse, cv_maps=self.maps(img.width, img.height, p))
+
+    @staticmethod
+    def maps(w: int, h: int, p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """The inverse map at every pixel in OpenCV's convention, float32: the polynomial evaluated on
+        a row vector of x and a column vector of y broadcast together (no per-pixel grids built first)."""
+        cx, cy, f = w / 2, h / 2, max(w, h) / 2
+        x = ((np.arange(w, dtype=np.float32) + np.float32(0.5 - cx)) / np.float32(f))[None, :]
+        y = ((np.arange(h, dtype=np.float32) + np.float32(0.5 - cy)) / np.float32(f))[:, None]
+        r2 = x * x + y * y
+        rad = r2 * np.float32(p.k2)
+        rad += np.float32(p.k1)
+        rad *= r2
+        rad += np.float32(1)
+        mx, my = rad * (x * np.float32(f)), rad * (y * np.float32(f))
+        if p.p1 or p.p2:  # tangential terms, scaled to pixels
+            xy = x * y * np.float32(2 * f)
+            mx += xy * np.float32(p.p1) + (r2 + 2 * x * x) * np.float32(p.p2 * f)
+            my += (r2 + 2 * y * y) * np.float32(p.p1 * f) + xy * np.float32(p.p2)
+        mx += np.float32(cx - 0.5)
+        my += np.float32(cy - 0.5)
+        return mx, my
 
 
 class _FieldWarp(ImageOp):
@@ -75,9 +94,10 @@ class _FieldWarp(ImageOp):
     def _warp(self, img: AnnotatedImage, dx: np.ndarray, dy: np.ndarray) -> AnnotatedImage:
         h, w = img.height, img.width
         disp = np.dstack([dx, dy]).astype(np.float32)
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        dense = (xs + 0.5 + dx, ys + 0.5 + dy)
-        return img.remap(lambda pts: pts + sample_field(disp, pts), dense=dense)
+        # OpenCV-convention maps (pixel centres on integers) built by broadcasting, not from full grids
+        mx = np.add(dx, np.arange(w, dtype=np.float32)[None, :], dtype=np.float32)
+        my = np.add(dy, np.arange(h, dtype=np.float32)[:, None], dtype=np.float32)
+        return img.remap(lambda pts: pts + sample_field(disp, pts), cv_maps=(mx, my))
 
 
 class Elastic(_FieldWarp):
@@ -183,5 +203,6 @@ class Fold(ImageOp):
         where = (out.mask > 0).astype(np.float32) if out.mask is not None else None
         tilt_normals(out, slope * np.float32(normal[0]), slope * np.float32(normal[1]), where)
         crease = np.exp(-(d / 1.5) ** 2).astype(np.float32) * (where if where is not None else 1)
+        out = out.as_float()  # the crease darkens in float; the warp above may have stayed 8-bit
         out.image = out.image * (1 - 0.25 * crease[..., None])
         return out

@@ -32,6 +32,7 @@ class AmbientLight(ImageOp):
         level: float = Field(1.0, ge=0, le=4, description="1 leaves the image as is; 0.3 is a dim room.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         return img.with_image(img.image * np.float32(p.level))
 
 
@@ -47,6 +48,7 @@ class DirectionalLight(ImageOp):
         strength: float = Field(0.7, ge=0, le=1, description="Share of the light that is directional (rest is fill).")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         L = _direction(p.azimuth_deg, p.elevation_deg)
         lam = np.clip(_normals(img) @ L, 0, None) / L[2]
         shade = (1 - p.strength) + p.strength * lam
@@ -67,6 +69,7 @@ class PointLight(ImageOp):
         falloff: float = Field(2.0, ge=0, le=4, description="Distance exponent: 2 is the inverse-square law.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         E = point_irradiance(img, np.array([p.x_mm, p.y_mm, p.height_mm], np.float32), p.falloff)
         return img.with_image(img.image * (1 + np.float32(p.intensity) * E)[..., None])
 
@@ -93,6 +96,7 @@ class CameraFlash(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.strength == 0 and p.glare == 0:
             return img
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         cam = np.array(img.camera_mm if img.camera_mm is not None else
                        (img.width * img.mm_per_px / 2, img.height * img.mm_per_px / 2, 400.0), np.float32)
         E = point_irradiance(img, cam, 2.0)
@@ -121,6 +125,7 @@ class CastShadow(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if img.mask is None or p.darkness == 0:
             return img
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         obj = (img.mask > 0).astype(np.float32)
         length_mm = p.lift_mm / np.tan(np.deg2rad(p.elevation_deg))
         a = np.deg2rad(p.azimuth_deg)
@@ -157,4 +162,5 @@ class ColorTemperature(ImageOp):
         kelvin: float = Field(6500.0, ge=1500, le=15000, description="Light colour temperature.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         return img.with_image(img.image * kelvin_rgb(p.kelvin))

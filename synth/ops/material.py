@@ -54,6 +54,7 @@ class Texture(ImageOp):
         replace: bool = Field(False, description="Paint the texture instead of multiplying the existing albedo.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         tex = procedural_texture(p.kind, img.height, img.width, p.scale_px, p.color, rng)
         new = tex if p.replace else img.image * tex
         if p.region == "all" or img.mask is None:
@@ -95,6 +96,7 @@ class InkFade(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.line_fade == 0 and p.glyph_fade == 0:
             return img
+        img = img.as_float()  # light is float arithmetic on [0, 1] pixels
         keep, labels = self.kept_ink(img.labels, img.image.shape[:2], p, rng)
         paper = np.asarray(p.paper_rgb, np.float32)
         out = paper - (paper - img.image) * keep[..., None]

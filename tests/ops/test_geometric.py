@@ -66,6 +66,26 @@ def test_markers_land_under_moved_keypoints(op, params, tol):
 
 
 @pytest.mark.parametrize("op,params,tol", CASES, ids=[c[0].name for c in CASES])
+def test_markers_land_under_moved_keypoints_on_8_bit_pixels(op, params, tol):
+    flt = _marker_image(KEYPOINTS)
+    img = AnnotatedImage.from_uint8(np.round(flt.image * 255).astype(np.uint8), keep_uint8=True, mask=flt.mask,
+                                    labels=flt.labels, mm_per_px=flt.mm_per_px)
+    out = op(img, rng=np.random.default_rng(3), **params)
+    ref = op(flt, rng=np.random.default_rng(3), **params)
+    assert out.labels == ref.labels and np.array_equal(out.mask, ref.mask)  # labels never depend on pixel depth
+    if op.name != "fold":  # fold darkens its crease in float; every other warp stays 8-bit
+        assert out.image.dtype == np.uint8, op.name
+    green = out.to_uint8()[..., 1]
+    checked = 0
+    for x, y, _ in out.labels["objects"][0]["keypoints"]:
+        if 8 < x < out.width - 8 and 8 < y < out.height - 8:
+            cx, cy = _centroid(green, x, y)
+            assert np.hypot(cx - x, cy - y) <= tol, (op.name, (x, y), (cx, cy))
+            checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("op,params,tol", CASES, ids=[c[0].name for c in CASES])
 def test_masks_and_boxes_agree(op, params, tol):
     out = op(_marker_image(KEYPOINTS), rng=np.random.default_rng(3), **params)
     rect, quad = out.labels["objects"]

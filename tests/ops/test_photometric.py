@@ -1,6 +1,7 @@
 """Photometric ops: invariants of shape and dtype, the physics they claim, replay, and bad params."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -23,6 +24,37 @@ def test_every_op_keeps_shape_and_dtype():
         params = {"width": 80, "height": 64} if name == "camera_pose" else {}
         out = cls()(img, rng=np.random.default_rng(0), **params)
         assert out.image.shape == (64, 80, 3) and out.image.dtype == np.float32, name
+
+
+# non-trivial params for the ops whose defaults leave an image unchanged
+ACTIVE = {"camera_pose": dict(width=80, height=64, tilt_deg=20, distance_mm=80), "gaussian_blur": dict(sigma_px=2),
+          "motion_blur": dict(length_px=7, angle_deg=30), "sensor_noise": dict(iso=1600), "jpeg": dict(quality=60),
+          "lens_distortion": dict(k1=-0.2), "elastic": dict(alpha_px=4, sigma_px=10), "vignetting": dict(strength=0.5),
+          "chromatic_aberration": dict(shift_px=2), "defocus_blur": dict(f_number=1.0, focus_distance_mm=150)}
+EIGHT_BIT = {"camera_pose", "gaussian_blur", "motion_blur", "sensor_noise", "jpeg", "lens_distortion", "elastic",
+             "defocus_blur", "chromatic_aberration"}
+
+
+def test_every_op_on_8_bit_pixels_matches_the_float_op():
+    base = cv2.GaussianBlur(np.random.default_rng(5).integers(0, 256, (64, 80, 3), dtype=np.uint8), (5, 5), 2)
+    mask = np.zeros((64, 80), np.int32)
+    mask[20:40, 20:50] = 1
+    labels = {"objects": [{"class": "r", "instance_id": 1, "box": [20.0, 20.0, 50.0, 40.0]}]}
+    depth = np.linspace(200, 400, 64 * 80, dtype=np.float32).reshape(64, 80)  # defocus varies over the frame
+    for name, cls in OPS.items():
+        runs = []
+        for keep in (False, True, True):
+            img = AnnotatedImage.from_uint8(base, keep_uint8=keep, mask=mask.copy(), labels=labels, depth=depth)
+            runs.append(cls()(img, rng=np.random.default_rng(0), **ACTIVE.get(name, {})))
+        flt, eight, again = runs
+        if name in EIGHT_BIT:  # the fast path is taken, not a float round trip
+            assert eight.image.dtype == np.uint8, name
+        assert eight.to_uint8().tobytes() == again.to_uint8().tobytes(), name  # deterministic
+        assert eight.labels == flt.labels and np.array_equal(eight.mask, flt.mask), name
+        diff = np.abs(eight.to_uint8().astype(int) - flt.to_uint8())
+        # 8-bit paths round once per pass (defocus: three passes); the rest convert and match exactly
+        assert diff.max() <= (3 if name == "defocus_blur" else 1 if name in EIGHT_BIT else 0), (name, diff.max())
+        assert diff.mean() < 0.3, (name, diff.mean())
 
 
 def test_defocus_grows_with_distance_from_focal_plane():
