@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import lance
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SynthError
+from ..manifest import SCHEMA
 from ..workspace import Workspace
 
 ORIGINS = ("real", "synthetic")
+TAKE_BATCH = 65_536  # rows fetched per Lance take while committing: bounds the mix's peak memory
 
 
 @dataclass
@@ -57,20 +60,41 @@ def parse_ratio(text: str | None) -> dict[str, float]:
     return out
 
 
-def _source_rows(ws: Workspace, name: str, version: str | None) -> tuple[pa.Table, int]:
+@dataclass
+class _Source:
+    """One source's selection keys (sample_id, _rowoffset, labels when stratifying), not its rows."""
+    dataset: lance.LanceDataset
+    keys: pa.Table
+    version: int
+
+
+def _source_keys(ws: Workspace, name: str, version: str | None, stratify: str | None) -> _Source:
     v = ws.manifest.resolve(version)
+    ds = ws.manifest.dataset(v)
+    # only what choosing needs; the chosen rows are fetched by offset at commit time, in batches
+    columns = ["sample_id", "_rowoffset"] + (["labels"] if stratify else [])
     if name == "all":
-        return ws.manifest.to_table(v), v
+        return _Source(ds, ds.to_table(columns=columns), v)
     column = "origin" if name in ORIGINS else "recipe_name"
     # the filter runs inside Lance, so only the source's rows are read
-    picked = ws.manifest.dataset(v).to_table(filter=f"{column} = '{name.replace(chr(39), chr(39) * 2)}'")
-    if picked.num_rows == 0:
-        table = ws.manifest.to_table(v, columns=["origin", "recipe_name"])
+    keys = ds.to_table(columns=columns, filter=f"{column} = '{name.replace(chr(39), chr(39) * 2)}'")
+    if keys.num_rows == 0:
+        table = ds.to_table(columns=["origin", "recipe_name"])
         origins = sorted(set(table.column("origin").to_pylist()))
         recipes = sorted({r for r in table.column("recipe_name").to_pylist() if r})
         raise SynthError(f"source '{name}' has no rows at version {v}; origins there: {', '.join(origins) or 'none'}; "
                          f"recipes: {', '.join(recipes) or 'none'}", field="--from")
-    return picked, v
+    return _Source(ds, keys, v)
+
+
+def _chosen_rows(parts: list[tuple[lance.LanceDataset, pa.Array]]) -> pa.RecordBatchReader:
+    """The chosen rows of every source, in choice order, TAKE_BATCH rows at a time."""
+    def batches():
+        for ds, offsets in parts:
+            for start in range(0, len(offsets), TAKE_BATCH):
+                # sources may be versions written under an older schema: cast to today's
+                yield from ds.take(offsets.slice(start, TAKE_BATCH)).cast(SCHEMA).to_batches()
+    return pa.RecordBatchReader.from_batches(SCHEMA, batches())
 
 
 def quotas(available: dict[str, int], ratio: dict[str, float], max_rows: int | None) -> dict[str, int]:
@@ -147,23 +171,24 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
                          f"({', '.join(names)})", field="--ratio")
     if weights:
         weights = {n: weights.get(n, 0.0) for n in names}
-    tables = {n: _source_rows(ws, n, v) for n, v in parsed}
-    take = quotas({n: t.num_rows for n, (t, _) in tables.items()}, weights, max_rows)
-    picked, seen, dupes = [], pa.array([], pa.string()), 0
+    sources_ = {n: _source_keys(ws, n, v, stratify) for n, v in parsed}
+    take = quotas({n: src.keys.num_rows for n, src in sources_.items()}, weights, max_rows)
+    parts, seen, dupes = [], pa.array([], pa.string()), 0
     for n in names:
-        part = _pick(tables[n][0], take[n], stratify)
+        part = _pick(sources_[n].keys, take[n], stratify)
         ids = part.column("sample_id").combine_chunks()
         if len(seen):
             fresh = pc.invert(pc.is_in(ids, value_set=seen))
             dupes += len(ids) - (pc.sum(fresh).as_py() or 0)
             part, ids = part.filter(fresh), ids.filter(fresh)
         seen = pa.concat_arrays([seen, ids])
-        picked.append(part)
-    rows = pa.concat_tables(picked)
-    if rows.num_rows == 0:
+        parts.append((sources_[n].dataset, part.column("_rowoffset").combine_chunks()))
+    total = sum(len(offsets) for _, offsets in parts)
+    if total == 0:
         raise SynthError("the mix is empty: check --ratio and --max", field="--ratio")
-    parents = sorted({v for _, v in tables.values()})
+    parents = sorted({src.version for src in sources_.values()})
     spec = {"sources": sources, "ratio": weights, "max": max_rows, "stratify": stratify}
     msg = message or f"mix {' + '.join(f'{n}={take[n]}' for n in names)}"
-    version = commit(ws, rows, msg, operation="mix", replace=True, parents=parents, extra={"mix": json.dumps(spec)})
-    return MixResult(version, rows.num_rows, take, dupes)
+    version = commit(ws, _chosen_rows(parts), msg, operation="mix", replace=True, parents=parents,
+                     extra={"mix": json.dumps(spec)})
+    return MixResult(version, total, take, dupes)
