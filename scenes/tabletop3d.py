@@ -126,10 +126,11 @@ class RenderParams(SceneParams):
 
 
 class PhysicsParams(SceneParams):
-    enabled: bool = Field(True, description="Drop the objects with rigid-body physics (Blender's drop is "
-                          "not reproducible run to run; off = exact replays, objects stay at their drop poses).")
+    enabled: bool = Field(True, description="Drop the objects with rigid-body physics (reproducible: same "
+                          "spec, same rest poses; off = objects stay at their drawn drop poses, in the air).")
     min_time_s: float = Field(1.0, ge=0.1, le=30, description="Simulated seconds before checking for rest.")
-    max_time_s: float = Field(4.0, ge=0.1, le=60, description="Simulated seconds at most.")
+    max_time_s: float = Field(4.0, ge=0.1, le=60, description="Simulated seconds at most (rolling shapes "
+                              "may not come to rest before it).")
 
 
 class Tabletop3DParams(SceneParams):

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.blender_physics import drop
 from synth.compat.blenderproc_compat import import_blenderproc
 
 _PRIMITIVES = {"cube": "CUBE", "cylinder": "CYLINDER", "cone": "CONE", "sphere": "SPHERE", "monkey": "MONKEY"}
@@ -26,11 +27,9 @@ def render_tabletop(spec: dict[str, Any]) -> dict[str, Any]:
     objects = [_build_object(bproc, o) for o in spec["objects"]]
     built = time.perf_counter()
     if spec["physics"]["enabled"]:
-        # Not reproducible: in Blender 4.2 the same drop can end in different rest poses from run to
-        # run, even in one process (tests/scenes3d). The final poses are what the labels record.
-        bproc.object.simulate_physics_and_fix_final_poses(
-            min_simulation_time=spec["physics"]["min_time_s"], max_simulation_time=spec["physics"]["max_time_s"],
-            check_object_interval=0.5)
+        # our own drop, not bproc.object.simulate_physics_and_fix_final_poses: that one is not
+        # reproducible on Blender 4.2 (see synth/blender_physics.py); this one is, bit for bit
+        drop(objects, spec["physics"]["min_time_s"], spec["physics"]["max_time_s"])
     simulated = time.perf_counter()
     for light in spec["lights"]:
         _add_light(bproc, light)
