@@ -151,7 +151,7 @@ def _outline(obj: dict, rng: np.random.Generator) -> np.ndarray:
     out = pts @ rot.T + np.array(obj["center"])
     # OpenCV fills around integer pixel centres; labels use pixel-edge coordinates (pixel i spans [i, i+1],
     # as boxes and COCO do), so the labelled outline is shifted by half a pixel
-    obj["polygon"] = [[round(float(x) + 0.5, 3), round(float(y) + 0.5, 3)] for x, y in out]
+    obj["polygon"] = np.round(out + 0.5, 3).tolist()
     return out
 
 
@@ -197,11 +197,12 @@ def _background(bg: Background, h: int, w: int, rng: np.random.Generator) -> np.
             + ((np.arange(h, dtype=np.float32) / h - 0.5) * math.sin(angle))[:, None]
         other = rng.uniform(-spread, spread, 3)
         img = cv2.merge([(level + tint[c] + ramp * 2 * (other[c] - tint[c])) for c in range(3)])
-        return np.clip(img, 0, 255).astype(np.uint8)
+        return np.clip(img, 0, 255, out=img).astype(np.uint8)
     cells = (max(2, h // bg.noise_scale), max(2, w // bg.noise_scale), 3)
     small = rng.uniform(-spread, spread, cells).astype(np.float32)
-    img = level + cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    img += np.float32(level)
+    return np.clip(img, 0, 255, out=img).astype(np.uint8)
 
 
 def _labels(ids: np.ndarray, drawn: list, min_pixels: int) -> tuple[list[dict], np.ndarray]:

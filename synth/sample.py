@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 
 
-# zlib level 1: the fastest setting that still compresses; run-length coding suits masks (flat regions)
-# and loses on textured images (measured on shapes: 1.7 ms default vs 2.5 ms RLE per 256x256 image)
-_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-_PNG_MASK = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+# zlib level 1 with PNG's "up" row filter only: libpng's default tries every filter per row, which
+# doubles the encode time for ~4% smaller files (measured on shapes 256x256: 0.96 ms vs 1.88 ms per image).
+# Run-length coding suits masks (flat regions).
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+_PNG_MASK = [*_PNG_FAST, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 @dataclass
