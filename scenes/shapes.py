@@ -78,7 +78,7 @@ class ShapesScene(Scene):
             fill = _fill(obj["texture"], obj["colour"], y1 - y0, x1 - x0, (x0, y0), rng)
             canvas[y0:y1, x0:x1][region] = fill[region]
             ids[y0:y1, x0:x1][region] = k
-            drawn.append((k, obj, poly, _full_area(pts, h, w)))
+            drawn.append((k, obj, poly, _full_area(pts, h, w), (x0, y0, x1, y1)))
         objects, instance = _labels(ids, drawn, params.min_visible_pixels)
         if params.photo.enabled:
             canvas, instance, objects = _photograph(canvas, backdrop, instance, objects, params, rng)
@@ -193,16 +193,17 @@ def _background(bg: Background, h: int, w: int, rng: np.random.Generator) -> np.
         return np.full((h, w, 3), np.clip(level + tint, 0, 255), np.uint8)
     if bg.kind == "gradient":
         angle = rng.uniform(0, 2 * np.pi)
-        ramp = ((np.arange(w, dtype=np.float32) / w - 0.5) * math.cos(angle))[None, :] \
-            + ((np.arange(h, dtype=np.float32) / h - 0.5) * math.sin(angle))[:, None]
         other = rng.uniform(-spread, spread, 3)
-        img = cv2.merge([(level + tint[c] + ramp * 2 * (other[c] - tint[c])) for c in range(3)])
+        slope = (2 * (other - tint)).astype(np.float32)
+        # a linear ramp is separable: a per-column term plus a per-row term, added with broadcasting
+        cols = ((np.arange(w, dtype=np.float32) / w - 0.5) * math.cos(angle))[:, None] * slope
+        rows = ((np.arange(h, dtype=np.float32) / h - 0.5) * math.sin(angle))[:, None] * slope \
+            + (level + tint).astype(np.float32)
+        img = cv2.add(np.broadcast_to(cols[None], (h, w, 3)), np.broadcast_to(rows[:, None], (h, w, 3)))
         return np.clip(img, 0, 255, out=img).astype(np.uint8)
     cells = (max(2, h // bg.noise_scale), max(2, w // bg.noise_scale), 3)
-    small = rng.uniform(-spread, spread, cells).astype(np.float32)
-    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    img += np.float32(level)
-    return np.clip(img, 0, 255, out=img).astype(np.uint8)
+    small = np.clip(level + rng.uniform(-spread, spread, cells), 0, 255).astype(np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)  # uint8 resize saturates the overshoot
 
 
 def _labels(ids: np.ndarray, drawn: list, min_pixels: int) -> tuple[list[dict], np.ndarray]:
@@ -210,15 +211,16 @@ def _labels(ids: np.ndarray, drawn: list, min_pixels: int) -> tuple[list[dict], 
     instance = np.zeros_like(ids)
     objects = []
     counts = np.bincount(ids.ravel(), minlength=len(drawn) + 1)
-    for k, obj, _, full_area in drawn:
+    for k, obj, _, full_area, (x0, y0, x1, y1) in drawn:
         visible = int(counts[k])
         if visible < min_pixels:
             continue
-        region = (ids == k).astype(np.uint8)
+        region = (ids[y0:y1, x0:x1] == k).astype(np.uint8)  # an object's pixels lie inside its drawn box
         x, y, bw, bh = cv2.boundingRect(region)
+        x, y = x + int(x0), y + int(y0)
         new_id = len(objects) + 1
-        instance[region.astype(bool)] = new_id
-        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        instance[y0:y1, x0:x1][region.astype(bool)] = new_id
+        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(int(x0), int(y0)))
         objects.append({
             "class": obj["class"], "instance_id": new_id,
             "box": [float(x), float(y), float(x + bw), float(y + bh)],

@@ -149,6 +149,7 @@ def _ray_shard(recipe: Recipe, root: str, storage_options: dict[str, Any], shard
         rows.append(producer.row(index))
         if i == len(indices) // 2:
             _maybe_crash_for_test(recipe.name, shard_no)
+    producer.store.flush()  # every blob the rows name is written before the driver sees them
     return rows
 
 

@@ -47,6 +47,12 @@ class Producer:
         self.hash = recipe.hash
         self.tasks = [(name, _task(name), params) for name, params in recipe.ssl_params]
 
+    def rows(self, indices: list[int]) -> list[dict[str, Any]]:
+        """Rows of a shard; returns only once every blob they name is in the store."""
+        out = [self.row(i) for i in indices]
+        self.store.flush()
+        return out
+
     def render(self, index: int) -> Sample:
         draw = self.plan.params_for(index)
         sample = self.scene.render(draw.params, rng_for(self.recipe.seed, index, RENDER_STREAM))
@@ -93,7 +99,7 @@ class Producer:
             if fmt:
                 payload.format = fmt
             data, ext = payload.encode(out.image_format, out.jpeg_quality)
-            digest = self.store.put(data)
+            digest = self.store.put_later(data)  # written while the next sample renders; flushed per shard
             stored[name] = {"kind": payload.kind, "hash": digest, "format": ext}
         return stored
 
@@ -121,7 +127,7 @@ def _init_worker(recipe: Recipe, root: str, storage_options: dict[str, Any]) -> 
 
 def _run_shard(indices: list[int]) -> list[dict[str, Any]]:
     assert _PRODUCER is not None, "worker not initialised"
-    return [_PRODUCER.row(i) for i in indices]
+    return _PRODUCER.rows(indices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +233,7 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         producer = Producer(recipe, ws.store)
         try:
             for no, shard in enumerate(shards):
-                yield no, [producer.row(i) for i in shard]
+                yield no, producer.rows(shard)
         finally:
             if hasattr(producer.scene, "close"):
                 producer.scene.close()

@@ -20,6 +20,8 @@ class Store:
         self.fs, self._base = fsspec.core.url_to_fs(self.root, **(storage_options or {}))
         self.local = self.fs.protocol in ("file", ("file", "local")) or "file" in _protocols(self.fs)
         self._made_dirs: set[str] = set()
+        self._writer = None
+        self._pending: list = []
 
     def key(self, digest: str) -> str:
         return f"objects/{digest[:2]}/{digest[2:]}"
@@ -37,6 +39,26 @@ class Store:
 
     def put(self, data: bytes) -> str:
         digest = sha256(data)
+        self._write(digest, data)
+        return digest
+
+    def put_later(self, data: bytes) -> str:
+        """Like `put`, but the write happens on a background thread (file I/O releases the GIL, so it
+        overlaps the next sample's rendering). Call `flush()` before recording anything that names the blob."""
+        digest = sha256(data)
+        if self._writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-store")
+        self._pending.append(self._writer.submit(self._write, digest, data))
+        return digest
+
+    def flush(self) -> None:
+        """Wait for every `put_later` write; re-raise the first failure."""
+        pending, self._pending = self._pending, []
+        for fut in pending:
+            fut.result()
+
+    def _write(self, digest: str, data: bytes) -> None:
         final = self.path(digest)
         if self.local:
             self._put_local(final, data)
@@ -45,7 +67,6 @@ class Store:
             with self.fs.open(tmp, "wb") as fh:
                 fh.write(data)
             self.fs.mv(tmp, final)
-        return digest
 
     def _put_local(self, final: str, data: bytes) -> None:
         if os.path.exists(final):
