@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from . import api
+from .cli_options import echo_described
+from .cli_options import workspace_option as _ws_option
 from .errors import SynthError
 
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
@@ -17,9 +19,6 @@ COMMAND_MODULES: list[str] = ["synth.cli_images", "synth.cli_text", "synth.cli_s
                               "synth.cli_data", "synth.cli_sweep"]  # cli_sweep after cli_table: its report group wraps table's
 
 
-def _ws_option(f: Any) -> Any:
-    return click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-                        help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")(f)
 
 
 def _version_option(f: Any) -> Any:
@@ -157,12 +156,7 @@ def scenes(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(described, indent=2, default=str))
         return
-    for scene in described:
-        click.echo(f"{scene['name']}  (v{scene['version']}, {scene['modality']})  {scene['doc']}")
-        for p in scene["params"]:
-            bounds = f" [{p['bounds']}]" if p["bounds"] else ""
-            click.echo(f"  {p['path']:<28} {p['type']:<22} = {p['default']}{bounds}  {p['description']}")
-        click.echo("")
+    echo_described(described, "modality", 28)
 
 
 @cli.command()

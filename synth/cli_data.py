@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from .cli_options import workspace_option as _ws_option
+
 from .errors import SynthError
 
 
@@ -14,9 +16,6 @@ def _ws(workspace: str | None, create: bool = False) -> Any:
     return Workspace.open(workspace, create=create)
 
 
-def _ws_option(f: Any) -> Any:
-    return click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-                        help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")(f)
 
 
 def _json_option(f: Any) -> Any:

@@ -8,14 +8,13 @@ from typing import Any
 
 import click
 
+from .cli_options import workspace_option as _ws_option
+
 from .errors import SynthError
 
 FORMATS = ("coco", "yolo", "yolo-seg")
 
 
-def _ws_option(f: Any) -> Any:
-    return click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-                        help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")(f)
 
 
 def _image_rows(table: Any, what: str) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from .cli_options import echo_described, workspace_option
+
 from .errors import SynthError
 
 
@@ -52,12 +54,7 @@ def ssl_tasks(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(described, indent=2, default=str))
         return
-    for task in described:
-        click.echo(f"{task['name']}  (v{task['version']}, {', '.join(task['modalities'])})  {task['doc']}")
-        for p in task["params"]:
-            bounds = f" [{p['bounds']}]" if p["bounds"] else ""
-            click.echo(f"  {p['path']:<20} {p['type']:<22} = {p['default']}{bounds}  {p['description']}")
-        click.echo("")
+    echo_described(described, "modalities", 20)
 
 
 @click.group("ssl")
@@ -69,8 +66,7 @@ def ssl() -> None:
 @click.option("--task", "-t", required=True, help="Pretext task (see `synth ssl-tasks`).")
 @click.option("--params", "-p", "params", multiple=True, help="JSON object or key=value; repeatable.")
 @click.option("--version", "version", default=None, help="Version number or tag to label (default: latest).")
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-              help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")
+@workspace_option
 @click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--image-format", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
               help="Encoding of derived image payloads.")

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from .cli_options import workspace_option
+
 from .errors import SynthError
 
 
@@ -30,8 +32,7 @@ def sweep_group() -> None:
 
 @sweep_group.command("run")
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE",
-              help="Workspace folder or URL (default ./workspace, env SYNTH_WORKSPACE).")
+@workspace_option
 @click.option("--count", "-n", type=int, default=None, help="Samples per variant (overrides the sweep file).")
 @click.option("--workers", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
@@ -66,7 +67,7 @@ def run_cmd(sweep_file: str, workspace: str | None, count: int | None, workers: 
 
 @sweep_group.command("status")
 @click.argument("name", required=False)
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE")
+@workspace_option
 @click.option("--json", "as_json", is_flag=True)
 def status_cmd(name: str | None, workspace: str | None, as_json: bool) -> None:
     """Table of every variant of the workspace's sweeps (or sweep NAME): state, version, rows, overrides."""
@@ -104,7 +105,7 @@ def report_group() -> None:
 @report_group.command("card")
 @click.argument("version", required=False)
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), default="report", show_default=True)
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE")
+@workspace_option
 @click.option("--samples", type=int, default=8, show_default=True, help="Tiles per scene contact sheet.")
 def report_cmd(version: str | None, out: str, workspace: str | None, samples: int) -> None:
     """Write a static HTML dataset card for VERSION (number or tag, default latest) to OUT/index.html."""

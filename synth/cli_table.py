@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .cli_options import workspace_option
+
 from .errors import SynthError
 
 
@@ -38,7 +40,7 @@ def report_group() -> None:
 
 @report_group.command("table")
 @click.option("--real", required=True, type=click.Path(dir_okay=False), help="The real table (CSV or Parquet).")
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE", help="Workspace folder or URL.")
+@workspace_option
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
 @click.option("--recipe", default=None, help="Only blocks of this recipe.")
 @click.option("--synthetic", default=None, type=click.Path(dir_okay=False),
@@ -70,7 +72,7 @@ def report_table(real: str, workspace: str | None, version: str | None, recipe: 
 
 
 @click.command("export-table")
-@click.option("--workspace", "-w", default=None, envvar="SYNTH_WORKSPACE", help="Workspace folder or URL.")
+@workspace_option
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
 @click.option("--recipe", default=None, help="Only blocks of this recipe.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .csv or .parquet.")

@@ -24,6 +24,7 @@ class Plan:
     def __init__(self, recipe: Recipe) -> None:
         self.recipe = recipe
         self._paths = sorted(recipe.specs)
+        self._scene = recipe.scene_cls()  # for check(); scenes start renderers lazily, so this is cheap
 
     def params_for(self, index: int) -> Draw:
         nested: dict[str, Any] = {}
@@ -46,7 +47,7 @@ class Plan:
         scene_cls = self.recipe.scene_cls
         try:
             params = scene_cls.Params.model_validate(nested)
-            scene_cls().check(params)
+            self._scene.check(params)
         except ValidationError as exc:
             err = exc.errors()[0]
             dotted = ".".join(str(p) for p in err["loc"])
