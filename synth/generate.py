@@ -99,7 +99,7 @@ class Producer:
             if fmt:
                 payload.format = fmt
             data, ext = payload.encode(out.image_format, out.jpeg_quality)
-            digest = self.store.put_later(data)  # written while the next sample renders; flushed per shard
+            digest = self.store.put_later(data)  # remote stores upload in the background; flushed per shard
             stored[name] = {"kind": payload.kind, "hash": digest, "format": ext}
         return stored
 
