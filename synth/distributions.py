@@ -274,15 +274,17 @@ class Choice(Distribution):
                 raise DistributionError("choice: weights must be >= 0 and not all zero")
         return cls(tuple(values), tuple(float(w) for w in weights) if weights is not None else None)
 
-    def _p(self) -> np.ndarray | None:
-        if self.weights is None:
-            return None
-        w = np.asarray(self.weights, dtype=float)
-        return w / w.sum()
+    def __post_init__(self) -> None:
+        if self.weights is not None:
+            cdf = np.cumsum(np.asarray(self.weights, dtype=float))
+            object.__setattr__(self, "_cdf", cdf / cdf[-1])
 
     def sample(self, rng: np.random.Generator) -> Any:
-        idx = int(rng.choice(len(self.values_), p=self._p()))
-        return self.values_[idx]
+        # the same draws as rng.choice(n, p=...) (one uniform integer, or a uniform against the CDF),
+        # without its argument checks: this runs for every object of every sample
+        if self.weights is None:
+            return self.values_[int(rng.integers(0, len(self.values_)))]
+        return self.values_[int(self._cdf.searchsorted(rng.random(), side="right"))]
 
     def values(self) -> list[Any]:
         return [v for v, w in zip(self.values_, self.weights or [1] * len(self.values_)) if w > 0]

@@ -2,6 +2,7 @@
 so adding a parameter never shifts the draws of the others, and workers never share state."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 
@@ -10,6 +11,7 @@ import numpy as np
 RENDER_STREAM = "__render__"
 
 
+@functools.lru_cache(maxsize=4096)
 def path_key(path: str) -> tuple[int, ...]:
     digest = hashlib.sha256(path.encode()).digest()
     return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
