@@ -84,7 +84,7 @@ class ReceiptScene(Scene):
     """A receipt on a table, photographed."""
 
     name = "receipt"
-    version = "2"
+    version = "3"
     modality = "image"
     Params = ReceiptParams
 
@@ -261,8 +261,8 @@ def mark_visibility(img: AnnotatedImage) -> None:
 
 def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParams,
                rng: np.random.Generator) -> tuple[AnnotatedImage, dict, np.ndarray]:
-    """Paper (fade, crinkle, curl, fold) -> camera pose onto the table, all in ONE remap -> light (computed
-    at a quarter of the resolution: it is smooth) -> optics and sensor."""
+    """Paper (fade, crinkle, curl, fold) -> camera pose onto the table, all in ONE 8-bit remap -> light
+    (computed at a quarter of the resolution: it is smooth) -> optics and sensor."""
     ph, pw = ink.shape
     paper_rgb = np.array([rng.uniform(0.93, 0.99), rng.uniform(0.92, 0.98), rng.uniform(0.88, 0.96)], np.float32)
     ink_rgb = np.full(3, rng.uniform(0.05, 0.22), np.float32) + np.array([0, 0, rng.uniform(0, 0.08)], np.float32)
@@ -271,7 +271,10 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
                            p.fold_angle_deg, rng)
     crease = surface.crease(sheet.image.shape[:2])
     if crease is not None:
-        sheet.image[..., :3] *= crease[..., None]
+        sheet.image *= crease[..., None]
+    # 8-bit RGBA from here on (the photo is 8-bit; a 4-channel 8-bit remap costs a quarter of a float one):
+    # alpha is all 255 and becomes the sheet's anti-aliased coverage after the warp
+    sheet.image = cv2.cvtColor(cv2.convertScaleAbs(sheet.image, alpha=255), cv2.COLOR_RGB2RGBA)
 
     mm = 1 / p.px_per_mm
     fpx = p.focal_length_mm / p.sensor_width_mm * p.width
@@ -290,9 +293,9 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
                         forward=lambda pts: _apply_h(H, surface.forward(pts)), image_border=cv2.BORDER_CONSTANT)
     photo.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
     table_rgb = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
-    coverage = compose_table(photo, p.table, table_rgb, H_cam, mm, rng)
+    table = table_image(photo, p.table, table_rgb, H_cam, mm, rng)
     low = low_res_geometry(H_cam, mm, C, axis, p.width, p.height)
-    pixels = light_scene(photo, coverage, low, p, surface, H_inv, distance, ph * mm, rng)
+    pixels = light_scene(photo, table, low, p, surface, H_inv, distance, ph * mm, rng)
     return photo, {"draws": {"paper_rgb": paper_rgb.round(4).tolist(), "ink_rgb": ink_rgb.round(4).tolist(),
                              "table_rgb": list(table_rgb), "camera_distance_mm": round(distance, 2),
                              "camera_mm": [round(v, 2) for v in photo.camera_mm]}}, pixels
@@ -300,16 +303,15 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
 
 def print_on_paper(ink: np.ndarray, paper_rgb: np.ndarray, ink_rgb: np.ndarray, labels: dict, p: ReceiptParams,
                    rng: np.random.Generator) -> AnnotatedImage:
-    """The flat sheet as RGBA: grained paper, ink faded per line and glyph, and a 4th channel of ones that
-    becomes the sheet's anti-aliased coverage after the warp."""
+    """The flat sheet, float RGB: grained paper and ink faded per line and glyph."""
     ph, pw = ink.shape
     fade = mat.InkFade.Params(line_fade=p.ink_fade, glyph_fade=p.ink_fade * 0.8, paper_rgb=tuple(paper_rgb))
-    keep, labels = mat.InkFade().kept_ink(labels, (ph, pw), fade, rng)
-    ink = ink * keep  # faded print: less ink, the paper shows through
+    keep, labels = mat.InkFade().kept_ink(labels, (ph, pw), fade, rng)  # faded print: the paper shows through
     tex = mat.procedural_texture("paper", ph // 2, pw // 2, pw / 8, tuple(paper_rgb), rng)
     tex = cv2.resize(tex, (pw, ph), interpolation=cv2.INTER_LINEAR)  # the grain is finer than the photo resolves
-    paper_share = 1 - ink
-    image = cv2.merge([tex[..., c] * paper_share + ink_rgb[c] * ink for c in range(3)] + [np.ones((ph, pw), np.float32)])
+    # paper * (1 - ink) + ink colour * ink, as paper - (paper - ink colour) * ink: three SIMD passes
+    ink_share = cv2.merge([cv2.multiply(ink, keep)] * 3)
+    image = cv2.subtract(tex, cv2.multiply(cv2.subtract(tex, (*ink_rgb.tolist(), 0.0)), ink_share))
     return AnnotatedImage(image=image, mask=np.ones((ph, pw), np.uint8), labels=labels, mm_per_px=1 / p.px_per_mm)
 
 
@@ -328,25 +330,19 @@ TABLE_COLOURS = {"wood": [(0.55, 0.36, 0.2), (0.4, 0.25, 0.13), (0.7, 0.55, 0.38
 TABLE_TEXTURE_PX = 320  # the table's texture is drawn this large and stretched: it is out of focus anyway
 
 
-def compose_table(photo: AnnotatedImage, kind: str, colour: tuple, H_cam: np.ndarray, mm: float,
-                  rng: np.random.Generator) -> np.ndarray:
-    """Paint the table (a texture laid out on the table plane, so it is seen in the same perspective) under
-    the warped sheet, which is premultiplied by its coverage (channel 3): anti-aliased edges, no dark
-    fringe. Returns the coverage, which the lighting blends by too."""
+def table_image(photo: AnnotatedImage, kind: str, colour: tuple, H_cam: np.ndarray, mm: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """The table as the photo sees it, 8-bit RGB: a texture laid out on the table plane (so it is seen in
+    the same perspective), drawn small and stretched by one remap; `expose` lays the sheet over it."""
     to_plane = np.linalg.inv(H_cam)
     frame = np.array([[0, 0], [photo.width, 0], [0, photo.height], [photo.width, photo.height]], np.float64)
     corners = _apply_h(to_plane, frame) * mm  # a plane seen through a homography: extremes at corners
     lo = corners.min(axis=0)
     res = max(float((corners.max(axis=0) - lo).max()) / TABLE_TEXTURE_PX, 0.05)  # mm per texture pixel
     tw, th = (((corners.max(axis=0) - lo) / res).astype(int) + 2).tolist()
-    tex = mat.procedural_texture(kind, th, tw, 60.0 / res, colour, rng)
+    tex = cv2.convertScaleAbs(mat.procedural_texture(kind, th, tw, 60.0 / res, colour, rng), alpha=255)
     lookup = dense_map(lambda q: (_apply_h(to_plane, q) * mm - lo) / res - 0.5, photo.width, photo.height, step=8)
-    table = cv2.remap(tex, lookup, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    coverage = photo.image[..., 3]
-    table *= (1 - coverage)[..., None]
-    table += photo.image[..., :3]
-    photo.image = table
-    return coverage
+    return cv2.remap(tex, lookup, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def low_res_geometry(H_cam: np.ndarray, mm: float, C: np.ndarray, axis: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -360,16 +356,12 @@ def low_res_geometry(H_cam: np.ndarray, mm: float, C: np.ndarray, axis: np.ndarr
     return dense_map(plane_and_z, -(-w // LIGHT_SCALE), -(-h // LIGHT_SCALE), step=2)
 
 
-def light_scene(photo: AnnotatedImage, coverage: np.ndarray, low: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+def light_scene(photo: AnnotatedImage, table: np.ndarray, low: np.ndarray, p: ReceiptParams, surface: SheetSurface,
                 H_inv: np.ndarray, distance: float, length_mm: float, rng: np.random.Generator) -> np.ndarray:
-    """Light (one gain and one glare map from quarter-resolution proxies) and exposure in float; then the
-    camera's 8-bit side: defocus, motion blur, sensor noise and JPEG. Returns the photo's pixels."""
-    gain, glare = light_maps(photo, coverage, low[..., :2], p, surface, H_inv, length_mm)
-    sub = photo.image[::8, ::8] * gain[::8, ::8, None] + glare[::8, ::8, None]
-    exposure = np.float32(metered_gain(sub) * 2.0 ** p.exposure_ev)
-    image = photo.image * (gain * exposure)[..., None]
-    image += (glare * exposure)[..., None]
-    pixels = cv2.convertScaleAbs(image, alpha=255)  # light is never negative; saturates at white
+    """Light (quarter-resolution gain and glare maps) and exposure, then the camera's 8-bit side: defocus,
+    motion blur, sensor noise and JPEG. Returns the photo's pixels."""
+    light = light_maps(photo, low[..., :2], p, surface, H_inv, length_mm)
+    pixels = expose(photo.image, table, light, p.exposure_ev)
     lens = cam.DefocusBlur.Params(focal_length_mm=p.focal_length_mm, f_number=p.f_number, sensor_width_mm=p.sensor_width_mm,
                                   focus_distance_mm=max(distance + p.focus_offset_mm, p.focal_length_mm * 1.05))
     radius = cam.DefocusBlur().coc_px(low[..., 2], p.width, lens)
@@ -379,10 +371,35 @@ def light_scene(photo: AnnotatedImage, coverage: np.ndarray, low: np.ndarray, p:
     if p.motion_blur_px >= 1:
         pixels = cv2.filter2D(pixels, -1, cam.motion_kernel(p.motion_blur_px, angle))
     pixels = cam.sensor_noise_uint8(pixels, cam.SensorNoise.Params(iso=p.iso), rng)
-    if p.jpeg_quality < 100:  # the phone's own JPEG
+    if p.jpeg_quality < 100:  # the phone's own JPEG (the encoder's colour conversion expects BGR)
         _, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
-        pixels = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)
     return np.ascontiguousarray(pixels)
+
+
+def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev: float) -> np.ndarray:
+    """The 8-bit photo: the warped sheet (RGBA, colour premultiplied by its coverage: the warp faded it
+    toward 0 at the edges) over the table, times the light's gain plus its glare, exposed by the meter.
+    `light` holds quarter-resolution (table gain, table glare, sheet - table gain, sheet - table glare);
+    the gain and glare of a pixel blend the two by the sheet's full-resolution coverage, so its edge stays crisp."""
+    h, w = table.shape[:2]
+    cover = cv2.extractChannel(sheet, 3)
+    colour = cv2.add(cv2.multiply(table, cv2.merge([cv2.bitwise_not(cover)] * 3), scale=1 / 255),
+                     cv2.cvtColor(sheet, cv2.COLOR_RGBA2RGB))  # premultiplied "over"
+    maps = cv2.split(upsample(light, LIGHT_SCALE, w, h))
+    glare = bool(light[..., 1].any() or light[..., 3].any())  # only a flash adds glare
+    # a phone's meter on every 8th pixel, then one scale folded into the full-resolution maps
+    a = cover[::8, ::8].astype(np.float32) / 255
+    sub_gain, sub_glare = (maps[i][::8, ::8] + maps[i + 2][::8, ::8] * a for i in (0, 1))
+    sub = colour[::8, ::8].astype(np.float32) / 255 * sub_gain[..., None] + sub_glare[..., None]
+    exposure = metered_gain(sub) * 2.0 ** exposure_ev
+
+    def full(i: int, scale: float) -> np.ndarray:  # (table map + difference * coverage) * scale, per pixel
+        return cv2.scaleAdd(maps[i], scale, cv2.multiply(maps[i + 2], cover, scale=scale / 255, dtype=cv2.CV_32F))
+    if not glare:  # colour is 0..255 already; light is never negative; saturates at white
+        return cv2.multiply(colour, cv2.merge([full(0, exposure)] * 3), dtype=cv2.CV_8U)
+    lit = cv2.multiply(colour, cv2.merge([full(0, exposure)] * 3), dtype=cv2.CV_32F)
+    return cv2.add(lit, cv2.merge([full(1, exposure * 255)] * 3), dtype=cv2.CV_8U)
 
 
 def metered_gain(sample: np.ndarray) -> float:
@@ -395,12 +412,12 @@ def metered_gain(sample: np.ndarray) -> float:
 LIGHT_SCALE = 4
 
 
-def light_maps(photo: AnnotatedImage, coverage: np.ndarray, xy: np.ndarray, p: ReceiptParams, surface: SheetSurface,
-               H_inv: np.ndarray, length_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Full-resolution (gain, glare): each photo pixel's light is image * gain + glare. The light ops run on
-    quarter-resolution proxies whose two channels start at 1 and 0 (channel 0 - channel 1 is the gain,
-    channel 1 the glare): one for the sheet (its slopes, its gloss) and one for the table (flat, with the
-    sheet's cast shadow), blended per pixel by the sheet's full-resolution coverage so the paper's edge stays crisp."""
+def light_maps(photo: AnnotatedImage, xy: np.ndarray, p: ReceiptParams, surface: SheetSurface,
+               H_inv: np.ndarray, length_mm: float) -> np.ndarray:
+    """Quarter-resolution (table gain, table glare, sheet - table gain, sheet - table glare): each photo
+    pixel's light is image * gain + glare. The light ops run on quarter-resolution proxies whose two channels
+    start at 1 and 0 (channel 0 - channel 1 is the gain, channel 1 the glare): one for the sheet (its slopes,
+    its gloss) and one for the table (flat, with the sheet's cast shadow)."""
     w, h = -(-photo.width // LIGHT_SCALE), -(-photo.height // LIGHT_SCALE)
     mm = 1 / p.px_per_mm
     to_photo = np.diag([LIGHT_SCALE, LIGHT_SCALE, 1.0])
@@ -410,7 +427,7 @@ def light_maps(photo: AnnotatedImage, coverage: np.ndarray, xy: np.ndarray, p: R
     normals = np.dstack([-gx, -gy, np.ones_like(gx)])
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
     xy = np.ascontiguousarray(xy)
-    on = cv2.resize(photo.mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
+    on = cv2.resize(photo.mask, (w, h), interpolation=cv2.INTER_AREA) > 0  # 0/1 mask: the rounded mean
     start = np.dstack([np.ones((h, w), np.float32), np.zeros((h, w), np.float32)])
     common = dict(plane_xy=xy, camera_mm=photo.camera_mm, mm_per_px=mm)
     sheet = AnnotatedImage(image=start, normals=normals.astype(np.float32),
@@ -421,11 +438,8 @@ def light_maps(photo: AnnotatedImage, coverage: np.ndarray, xy: np.ndarray, p: R
     table = light.CastShadow()(table, azimuth_deg=p.light_azimuth_deg, elevation_deg=p.light_elevation_deg,
                                lift_mm=lift, softness_px=(2 + lift) / LIGHT_SCALE, darkness=0.45)
     s_img, t_img = (shine(proxy, p, length_mm).image for proxy in (sheet, table))
-    # (table gain, table glare, sheet - table gain, sheet - table glare), upsampled in one resize
-    low = np.dstack([t_img[..., 0] - t_img[..., 1], t_img[..., 1],
-                     (s_img[..., 0] - s_img[..., 1]) - (t_img[..., 0] - t_img[..., 1]), s_img[..., 1] - t_img[..., 1]])
-    up = upsample(low, LIGHT_SCALE, photo.width, photo.height)
-    return up[..., 0] + up[..., 2] * coverage, up[..., 1] + up[..., 3] * coverage
+    return np.dstack([t_img[..., 0] - t_img[..., 1], t_img[..., 1],
+                      (s_img[..., 0] - s_img[..., 1]) - (t_img[..., 0] - t_img[..., 1]), s_img[..., 1] - t_img[..., 1]])
 
 
 def shine(proxy: AnnotatedImage, p: ReceiptParams, length_mm: float) -> AnnotatedImage:
