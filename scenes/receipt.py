@@ -288,8 +288,8 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
     H = H_cam @ sheet_rotation(p.alignment_deg, pw, ph)
     H_inv = np.linalg.inv(H)
     to_sheet = lambda q: surface.inverse(_apply_h(H_inv, q))  # noqa: E731
-    dense = dense_map(to_sheet, p.width, p.height, step=4)
-    photo = sheet.remap(to_sheet, size=(p.width, p.height), dense=(dense[..., 0], dense[..., 1]),
+    cv_map = dense_map(lambda q: to_sheet(q) - 0.5, p.width, p.height, step=4)  # OpenCV's integer pixel centres
+    photo = sheet.remap(to_sheet, size=(p.width, p.height), cv_maps=(cv_map, None),
                         forward=lambda pts: _apply_h(H, surface.forward(pts)), image_border=cv2.BORDER_CONSTANT)
     photo.camera_mm = (float(C[0]), float(C[1]), float(-C[2]))
     table_rgb = TABLE_COLOURS[p.table][int(rng.integers(len(TABLE_COLOURS[p.table])))]
@@ -386,12 +386,14 @@ def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev:
     cover = cv2.extractChannel(sheet, 3)
     colour = cv2.add(cv2.multiply(table, cv2.merge([cv2.bitwise_not(cover)] * 3), scale=1 / 255),
                      cv2.cvtColor(sheet, cv2.COLOR_RGBA2RGB))  # premultiplied "over"
-    maps = cv2.split(upsample(light, LIGHT_SCALE, w, h))
     glare = bool(light[..., 1].any() or light[..., 3].any())  # only a flash adds glare
+    maps = [upsample(np.ascontiguousarray(light[..., i]), LIGHT_SCALE, w, h)[..., 0] if glare or i % 2 == 0 else None
+            for i in range(4)]
     # a phone's meter on every 8th pixel, then one scale folded into the full-resolution maps
     a = cover[::8, ::8].astype(np.float32) / 255
-    sub_gain, sub_glare = (maps[i][::8, ::8] + maps[i + 2][::8, ::8] * a for i in (0, 1))
-    sub = colour[::8, ::8].astype(np.float32) / 255 * sub_gain[..., None] + sub_glare[..., None]
+    sub = colour[::8, ::8].astype(np.float32) / 255 * (maps[0][::8, ::8] + maps[2][::8, ::8] * a)[..., None]
+    if glare:
+        sub += (maps[1][::8, ::8] + maps[3][::8, ::8] * a)[..., None]
     exposure = metered_gain(sub) * 2.0 ** exposure_ev
 
     def full(i: int, scale: float) -> np.ndarray:  # (table map + difference * coverage) * scale, per pixel

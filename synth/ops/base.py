@@ -131,7 +131,8 @@ class AnnotatedImage:
         """Warp by `inverse` (dst point -> src point, continuous, vectorised over Nx2); labels move with
         `forward` (src -> dst), by default found by Newton iteration on `inverse`. `dense` is the same map
         already evaluated at every dst pixel centre (sx, sy), for ops that have a faster way to build it;
-        `cv_maps` the same again in OpenCV's convention (sx - 0.5, sy - 0.5, float32), used as given.
+        `cv_maps` the same again in OpenCV's convention (sx - 0.5, sy - 0.5, float32), used as given: two
+        h x w maps, or one h x w x 2 map and None.
         `image_border`: what the image shows beyond the source (replicated edge, or 0 = transparent)."""
         w, h = size or (self.width, self.height)
         if cv_maps is None and dense is None:
@@ -332,12 +333,18 @@ def dense_map(fn: Callable[[np.ndarray], np.ndarray], w: int, h: int, step: int 
 
 
 def upsample(low: np.ndarray, factor: int, w: int, h: int, offset: float | None = None) -> np.ndarray:
-    """Bilinear upsampling straight to w x h (one warpAffine: no oversized copy to crop). By default
-    low-res pixel k covers output pixels [k * factor, (k + 1) * factor), as after an INTER_AREA downsample."""
-    if offset is None and low.shape[0] * factor == h and low.shape[1] * factor == w:
-        # the same sampling as cv2.resize's, which is several times faster than a general warp
-        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+    """Bilinear upsampling to w x h (h x w x C). By default low-res pixel k covers output pixels
+    [k * factor, (k + 1) * factor), as after an INTER_AREA downsample; `offset` is the low-res coordinate
+    of output pixel 0's centre otherwise."""
     off = (0.5 / factor - 0.5) if offset is None else offset
+    # cv2.resize by exactly `factor` samples output pixel j at low-res (j + 0.5) / factor - 0.5: the same
+    # sampling shifted by `crop` pixels. Resizing and cropping is several times faster than a general warp.
+    crop = (off + 0.5) * factor - 0.5
+    k = int(round(crop))
+    lh, lw = low.shape[:2]
+    if abs(crop - k) < 1e-6 and k >= 0 and lh * factor >= h + k and lw * factor >= w + k:
+        big = cv2.resize(low, (lw * factor, lh * factor), interpolation=cv2.INTER_LINEAR)
+        return big[k:k + h, k:k + w].reshape(h, w, -1)
     M = np.array([[1 / factor, 0, off], [0, 1 / factor, off]], np.float64)
     out = cv2.warpAffine(low, M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(h, w, -1)
