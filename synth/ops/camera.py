@@ -2,6 +2,8 @@
 exposure, Poisson–Gaussian sensor noise, vignetting, chromatic aberration, white balance and JPEG."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 from pydantic import Field
@@ -156,11 +158,18 @@ class GaussianBlur(ImageOp):
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
         if p.sigma_px < 0.1:
             return img
-        k = 2 * int(np.ceil(3 * p.sigma_px)) + 1
-        g = cv2.getGaussianKernel(k, p.sigma_px, cv2.CV_32F)
+        g = gaussian_kernel(p.sigma_px)
         # two 1-D passes with a float kernel: on 8-bit images OpenCV's GaussianBlur takes a bit-exact
         # fixed-point path that is slower, for results within one level of this
         return img.with_image(cv2.sepFilter2D(img.image, -1, g, g))
+
+
+@lru_cache(maxsize=256)
+def gaussian_kernel(sigma_px: float) -> np.ndarray:
+    """The 1-D kernel, 2 * ceil(3 sigma) + 1 taps, float32; read-only (cached)."""
+    g = cv2.getGaussianKernel(2 * int(np.ceil(3 * sigma_px)) + 1, sigma_px, cv2.CV_32F)
+    g.flags.writeable = False
+    return g
 
 
 class MotionBlur(ImageOp):
@@ -179,14 +188,23 @@ class MotionBlur(ImageOp):
 
 
 def motion_kernel(length_px: float, angle_deg: float) -> np.ndarray:
-    """A normalised anti-aliased line `length_px` long at `angle_deg`."""
+    """A normalised line kernel at `angle_deg`: the taps a `length_px` motion sweeps over, i.e. pixel
+    centres along a segment whose ends lie (length - 1) / 2 from the centre (a box `length_px` wide when
+    the motion is along an axis), rasterised 8-connected. Read-only: it is cached."""
+    return _motion_kernel(float(length_px), float(angle_deg))
+
+
+@lru_cache(maxsize=256)
+def _motion_kernel(length_px: float, angle_deg: float) -> np.ndarray:
     n = int(np.ceil(length_px)) | 1
     k = np.zeros((n, n), np.float32)
     c, t = n // 2, np.deg2rad(angle_deg)
-    d = length_px / 2
+    d = (length_px - 1) / 2
     cv2.line(k, (round((c - d * np.cos(t)) * 16), round((c - d * np.sin(t)) * 16)),
-             (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
-    return k / k.sum()
+             (round((c + d * np.cos(t)) * 16), round((c + d * np.sin(t)) * 16)), 1.0, 1, cv2.LINE_8, shift=4)
+    k /= k.sum()
+    k.flags.writeable = False
+    return k
 
 
 class Exposure(ImageOp):

@@ -167,3 +167,34 @@ def test_photo_pipeline_replays_exactly():
     b = apply_photo_pipeline(img, p, np.random.default_rng(5))
     assert a.to_uint8().tobytes() == b.to_uint8().tobytes() and a.labels == b.labels
     assert a.labels["objects"][0]["box"] != [30, 30, 60, 60]
+
+
+def test_jpeg_keeps_colours_and_encodes_luma_from_rgb():
+    """Red stays red; and the round trip matches Pillow's JPEG of the same RGB pixels (Pillow hands libjpeg
+    RGB), far closer than an encode that mistakes RGB for BGR (luma weighted from the wrong channels)."""
+    red = AnnotatedImage.from_uint8(np.tile(np.array([220, 20, 30], np.uint8), (32, 32, 1)), keep_uint8=True)
+    out = JpegQuality()(red, quality=90).image.reshape(-1, 3).mean(axis=0)
+    assert out[0] > 200 and out[1] < 40 and out[2] < 50
+    import io
+    from PIL import Image
+    rng = np.random.default_rng(3)
+    rgb = cv2.resize(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), (96, 96), interpolation=cv2.INTER_CUBIC)
+    ours = JpegQuality()(AnnotatedImage.from_uint8(rgb, keep_uint8=True), quality=75).image.astype(int)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=75)
+    pillow = np.asarray(Image.open(buf).convert("RGB")).astype(int)
+    swapped = cv2.imdecode(cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_UNCHANGED).astype(int)
+    assert np.abs(ours - pillow).mean() < 0.25 * np.abs(swapped - pillow).mean()
+
+
+def test_motion_kernel_spans_its_length_at_every_angle_without_shifting():
+    from synth.ops.camera import motion_kernel
+    for length in (5, 9, 15.5):
+        for angle in (0, 17, 30, 45, 60, 90, 135, -120):
+            k = motion_kernel(length, angle)
+            ys, xs = np.nonzero(k)
+            c = k.shape[0] // 2
+            t = np.deg2rad(angle)
+            along = (xs - c) * np.cos(t) + (ys - c) * np.sin(t)  # tap centres along the motion
+            assert np.isclose(k.sum(), 1) and abs(along.max() - along.min() - (length - 1)) <= 1.5, (length, angle)
+            assert abs(float((k * np.mgrid[0:k.shape[0], 0:k.shape[1]][1]).sum()) - c) < 0.5, (length, angle)
