@@ -131,6 +131,8 @@ def defocus(image: np.ndarray, radius: np.ndarray, step: int, offset: float | No
 def disc_blur(image: np.ndarray, radius: float) -> np.ndarray:
     """Defocus by an anti-aliased disc; wide discs at half resolution (the result has no detail left at
     that scale, and the kernel costs a quarter)."""
+    if radius <= 0.5:  # the disc covers its own pixel only (the kernel is a single 1): no blur
+        return image.copy()
     if radius < 1.5:
         return cv2.filter2D(image, -1, disc_kernel(radius))
     h, w = image.shape[:2]
