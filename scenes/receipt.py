@@ -424,10 +424,10 @@ def light_maps(photo: AnnotatedImage, xy: np.ndarray, p: ReceiptParams, surface:
     mm = 1 / p.px_per_mm
     to_photo = np.diag([LIGHT_SCALE, LIGHT_SCALE, 1.0])
     g = dense_map(lambda q: surface.slopes(_apply_h(H_inv @ to_photo, q)), w, h, step=2)
-    a = np.deg2rad(p.alignment_deg)  # the sheet's slopes turn with it on the table
-    gx, gy = g[..., 0] * np.cos(a) - g[..., 1] * np.sin(a), g[..., 0] * np.sin(a) + g[..., 1] * np.cos(a)
-    normals = np.dstack([-gx, -gy, np.ones_like(gx)])
-    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    ca, sa = float(np.cos(np.deg2rad(p.alignment_deg))), float(np.sin(np.deg2rad(p.alignment_deg)))
+    gx, gy = g[..., 0] * ca - g[..., 1] * sa, g[..., 0] * sa + g[..., 1] * ca  # the slopes turn with the sheet
+    inv_len = 1 / np.sqrt(gx * gx + gy * gy + 1)  # the unit normal of slopes (gx, gy) is (-gx, -gy, 1) / |.|
+    normals = np.dstack([-gx * inv_len, -gy * inv_len, inv_len])
     xy = np.ascontiguousarray(xy)
     on = cv2.resize(photo.mask, (w, h), interpolation=cv2.INTER_AREA) > 0  # 0/1 mask: the rounded mean
     start = np.dstack([np.ones((h, w), np.float32), np.zeros((h, w), np.float32)])

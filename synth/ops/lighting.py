@@ -75,11 +75,23 @@ class PointLight(ImageOp):
 
 
 def point_irradiance(img: AnnotatedImage, pos: np.ndarray, falloff: float) -> np.ndarray:
+    """Lambert cosine times (height / distance)^falloff of a light at `pos` (mm), per pixel; the vector
+    to the light is kept as components (no HxWx3 stack, no norm over it)."""
     xy = img.plane_coords()
-    d = np.concatenate([pos[:2] - xy, np.broadcast_to(np.float32(pos[2]), xy.shape[:2])[..., None]], axis=-1)
-    r = np.linalg.norm(d, axis=-1)
-    cos = np.clip(np.einsum("hwc,hwc->hw", _normals(img), d) / r, 0, None)
-    return cos * (pos[2] / r) ** falloff
+    dx, dy, z = pos[0] - xy[..., 0], pos[1] - xy[..., 1], np.float32(pos[2])
+    r2 = dx * dx
+    r2 += dy * dy
+    r2 += z * z
+    r = np.sqrt(r2)
+    if img.normals is None:  # a flat surface faces straight up
+        dot = np.broadcast_to(z, r.shape)
+    else:
+        n = img.normals
+        dot = n[..., 0] * dx
+        dot += n[..., 1] * dy
+        dot += n[..., 2] * z
+    cos = np.maximum(dot / r, np.float32(0))
+    return cos * (z * z / r2 if falloff == 2 else (z / r) ** np.float32(falloff))
 
 
 class CameraFlash(ImageOp):
