@@ -220,11 +220,13 @@ def copy_labels(labels: dict) -> dict:
 
 def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndarray | None) -> dict:
     """A deep copy of `labels` with every geometric label moved by `fwd` and boxes recomputed. All points
-    of all labels go through `fwd` in one vectorised call (Newton inversion is per call, not per point)."""
+    of all labels go through `fwd` in one vectorised call (Newton inversion is per call, not per point),
+    and every outline (polygon or box edges, densified) in one batch after them."""
     out = copy_labels(labels)
     objs = list(iter_geometric(out))
     chunks: list[np.ndarray] = []
     plan: list[list[tuple[str, int, int]]] = []
+    outlines: list[np.ndarray | None] = []
     n = 0
     for obj in objs:
         entries = []
@@ -232,27 +234,33 @@ def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndar
         for key in ("quad", "polygon"):
             if obj.get(key):
                 pts = np.asarray(obj[key], np.float64).reshape(-1, 2)
-                outline = densify(pts) if outline is None else outline
+                outline = pts if outline is None else outline
                 entries.append((key, n, n + len(pts))); chunks.append(pts); n += len(pts)
         if obj.get("keypoints"):
             kp = np.asarray(obj["keypoints"], np.float64).reshape(-1, 3)[:, :2]
             entries.append(("keypoints", n, n + len(kp))); chunks.append(kp); n += len(kp)
         if outline is None and obj.get("box") is not None:
             x0, y0, x1, y1 = obj["box"]
-            outline = densify(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64))
-        if outline is not None:
-            entries.append(("outline", n, n + len(outline))); chunks.append(outline); n += len(outline)
+            outline = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
         plan.append(entries)
-    moved = fwd(np.concatenate(chunks)) if chunks else np.zeros((0, 2))
+        outlines.append(outline)
+    has_outline = [o is not None for o in outlines]
+    dense, counts = densify_many([o for o in outlines if o is not None])
+    everything = np.concatenate(chunks + [dense]) if chunks else dense
+    moved = fwd(everything) if len(everything) else np.zeros((0, 2))
+    bounds = _bounds_many(moved[n:], counts)
     # boxes from the moved mask, only for the instances a label asks for (one compare per id, no histogram)
     wanted = {int(o["instance_id"]) for o in objs if o.get("box") is not None and o.get("instance_id") is not None}
     boxes = mask_boxes(mask, wanted) if mask is not None else None
-    for obj, entries in zip(objs, plan):
-        _place(obj, {k: moved[a:b] for k, a, b in entries}, size, boxes)
+    k = 0
+    for obj, entries, has in zip(objs, plan, has_outline):
+        _place(obj, {key: moved[a:b] for key, a, b in entries}, size, boxes, bounds[k] if has else None)
+        k += has
     return out
 
 
-def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes: dict | None) -> None:
+def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes: dict | None,
+           outline_bounds: list[float] | None) -> None:
     w, h = size
     for key in ("quad", "polygon"):
         if key in moved:
@@ -268,7 +276,7 @@ def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes
     if boxes is not None and inst is not None:
         box = boxes.get(int(inst))
     else:
-        box = clip_box(_bounds(moved["outline"]), w, h) if "outline" in moved else None
+        box = clip_box(outline_bounds, w, h) if outline_bounds is not None else None
     obj["box"] = box
     if box is None:
         obj["visible"] = False
@@ -277,15 +285,35 @@ def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes
 def densify(poly: np.ndarray, per_edge: int = 16, spacing_px: float = 8.0) -> np.ndarray:
     """Points along a closed polygon's edges, so a curved warp of a straight edge keeps its bulge: one
     every `spacing_px` along each edge, at most `per_edge` (short edges of small labels need few)."""
-    nxt = np.roll(poly, -1, axis=0)
-    counts = np.clip(np.ceil(np.hypot(*(nxt - poly).T) / spacing_px), 1, per_edge).astype(np.int64)
-    edge = np.repeat(np.arange(len(poly)), counts)
+    return densify_many([poly], per_edge, spacing_px)[0]
+
+
+def densify_many(polys: list[np.ndarray], per_edge: int = 16,
+                 spacing_px: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
+    """`densify` of many closed polygons in one vectorised pass: (all their points, in order, and how
+    many belong to each polygon)."""
+    if not polys:
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    sizes = np.array([len(p) for p in polys], np.int64)
+    pts = np.concatenate(polys).astype(np.float64, copy=False)
+    first = np.cumsum(sizes) - sizes
+    following = np.arange(len(pts)) + 1
+    following[first + sizes - 1] = first  # each polygon's last vertex closes back to its first
+    nxt = pts[following]
+    counts = np.clip(np.ceil(np.hypot(*(nxt - pts).T) / spacing_px), 1, per_edge).astype(np.int64)
+    edge = np.repeat(np.arange(len(pts)), counts)
     t = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) / np.repeat(counts, counts)
-    return poly[edge] * (1 - t[:, None]) + nxt[edge] * t[:, None]
+    dense = pts[edge] * (1 - t[:, None]) + nxt[edge] * t[:, None]
+    return dense, np.add.reduceat(counts, first)
 
 
-def _bounds(pts: np.ndarray) -> list[float]:
-    return [float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())]
+def _bounds_many(pts: np.ndarray, counts: np.ndarray) -> list[list[float]]:
+    """[xmin, ymin, xmax, ymax] of each consecutive run of `counts` points."""
+    if len(counts) == 0:
+        return []
+    first = np.cumsum(counts) - counts
+    lo, hi = np.minimum.reduceat(pts, first, axis=0), np.maximum.reduceat(pts, first, axis=0)
+    return np.c_[lo, hi].tolist()
 
 
 def clip_box(box: list[float], w: int, h: int) -> list[float] | None:
