@@ -448,8 +448,29 @@ def sample_field(field_: np.ndarray, pts: np.ndarray, scale: float = 1.0) -> np.
     """Bilinear sample of an HxW(xC) field at continuous points (given in units where one field cell is
     `scale` pixels), replicating the border so the result is defined everywhere."""
     h, w = field_.shape[:2]
-    x = np.clip(pts[:, 0] / scale - 0.5, 0, w - 1.000001)
-    y = np.clip(pts[:, 1] / scale - 0.5, 0, h - 1.000001)
+    if h < 2 or w < 2:
+        return _sample_field_small(field_, pts, scale)
+    x = pts[:, 0] / scale - 0.5
+    y = pts[:, 1] / scale - 0.5
+    np.clip(x, 0, w - 1.000001, out=x)
+    np.clip(y, 0, h - 1.000001, out=y)
+    x0, y0 = x.astype(np.intp), y.astype(np.intp)  # floor: both are >= 0 now
+    fx, fy = x - x0, y - y0
+    # four gathers by flat index (x0 + 1 and y0 + 1 stay inside: x < w - 1, y < h - 1)
+    flat = field_.reshape(h * w, -1)
+    i00 = y0 * w + x0
+    f00, f01, f10, f11 = (np.take(flat, i, axis=0) for i in (i00, i00 + 1, i00 + w, i00 + w + 1))
+    fx, fy = fx[:, None], fy[:, None]
+    top = f00 * (1 - fx) + f01 * fx
+    bot = f10 * (1 - fx) + f11 * fx
+    out = top * (1 - fy) + bot * fy
+    return out if field_.ndim == 3 else out[:, 0]
+
+
+def _sample_field_small(field_: np.ndarray, pts: np.ndarray, scale: float) -> np.ndarray:
+    h, w = field_.shape[:2]
+    x = np.clip(pts[:, 0] / scale - 0.5, 0, max(w - 1.000001, 0))
+    y = np.clip(pts[:, 1] / scale - 0.5, 0, max(h - 1.000001, 0))
     x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
     x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
     fx, fy = x - x0, y - y0
