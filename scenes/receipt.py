@@ -381,27 +381,31 @@ def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev:
     """The 8-bit photo: the warped sheet (RGBA, colour premultiplied by its coverage: the warp faded it
     toward 0 at the edges) over the table, times the light's gain plus its glare, exposed by the meter.
     `light` holds quarter-resolution (table gain, table glare, sheet - table gain, sheet - table glare);
-    the gain and glare of a pixel blend the two by the sheet's full-resolution coverage, so its edge stays crisp."""
+    the gain and glare of a pixel blend the two by the sheet's full-resolution coverage, so its edge stays
+    crisp. Works on colour planes: a per-pixel gain then needs no 3-channel float copy."""
     h, w = table.shape[:2]
-    cover = cv2.extractChannel(sheet, 3)
-    colour = cv2.add(cv2.multiply(table, cv2.merge([cv2.bitwise_not(cover)] * 3), scale=1 / 255),
-                     cv2.cvtColor(sheet, cv2.COLOR_RGBA2RGB))  # premultiplied "over"
+    *sheet_rgb, cover = cv2.split(sheet)
+    uncovered = cv2.bitwise_not(cover)
+    colour = [cv2.add(cv2.multiply(t, uncovered, scale=1 / 255), s)  # premultiplied "over"
+              for t, s in zip(cv2.split(table), sheet_rgb)]
     glare = bool(light[..., 1].any() or light[..., 3].any())  # only a flash adds glare
     maps = [upsample(np.ascontiguousarray(light[..., i]), LIGHT_SCALE, w, h)[..., 0] if glare or i % 2 == 0 else None
             for i in range(4)]
     # a phone's meter on every 8th pixel, then one scale folded into the full-resolution maps
     a = cover[::8, ::8].astype(np.float32) / 255
-    sub = colour[::8, ::8].astype(np.float32) / 255 * (maps[0][::8, ::8] + maps[2][::8, ::8] * a)[..., None]
+    sub = np.dstack([c[::8, ::8] for c in colour]).astype(np.float32) / 255
+    sub *= (maps[0][::8, ::8] + maps[2][::8, ::8] * a)[..., None]
     if glare:
         sub += (maps[1][::8, ::8] + maps[3][::8, ::8] * a)[..., None]
     exposure = metered_gain(sub) * 2.0 ** exposure_ev
 
     def full(i: int, scale: float) -> np.ndarray:  # (table map + difference * coverage) * scale, per pixel
         return cv2.scaleAdd(maps[i], scale, cv2.multiply(maps[i + 2], cover, scale=scale / 255, dtype=cv2.CV_32F))
-    if not glare:  # colour is 0..255 already; light is never negative; saturates at white
-        return cv2.multiply(colour, cv2.merge([full(0, exposure)] * 3), dtype=cv2.CV_8U)
-    lit = cv2.multiply(colour, cv2.merge([full(0, exposure)] * 3), dtype=cv2.CV_32F)
-    return cv2.add(lit, cv2.merge([full(1, exposure * 255)] * 3), dtype=cv2.CV_8U)
+    gain = full(0, exposure)  # colour is 0..255 already; light is never negative; saturates at white
+    if not glare:
+        return cv2.merge([cv2.multiply(c, gain, dtype=cv2.CV_8U) for c in colour])
+    shine = full(1, exposure * 255)
+    return cv2.merge([cv2.add(cv2.multiply(c, gain, dtype=cv2.CV_32F), shine, dtype=cv2.CV_8U) for c in colour])
 
 
 def metered_gain(sample: np.ndarray) -> float:
