@@ -6,15 +6,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lance
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import WorkspaceError
 from .sample import canonical_json
+
+if TYPE_CHECKING:  # imported on first use: a driver starts its worker processes before paying for it
+    import lance
 
 SCHEMA = pa.schema([
     ("sample_id", pa.string()),
@@ -89,6 +91,8 @@ class Manifest:
         return self._dataset(required=False) is not None
 
     def _dataset(self, required: bool = True) -> lance.LanceDataset | None:
+        import lance
+
         if self.uri.startswith("memory://"):
             self._ds = _MEMORY_HANDLES.get(self.uri)
         else:
@@ -178,6 +182,8 @@ class Manifest:
         props = {"message": message, "fingerprint": fingerprint_of(all_hashes), "operation": operation,
                  "parents": json.dumps(parents), **(extra or {})}
         target = ds if ds is not None else self.uri
+        import lance
+
         new = lance.write_dataset(rows, target, schema=SCHEMA, mode=mode if ds is not None else "create",
                                   storage_options=self.storage_options, transaction_properties=props)
         if self.uri.startswith("memory://"):
