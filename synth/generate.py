@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .errors import RecipeError, SynthError
 from .plan import Plan, assign_split, sample_id
 from .recipe import Recipe
+from .rows import row_hash
 from .sample import Sample, canonical_json
 from .seeding import RENDER_STREAM, rng_for, sample_seed
 from .store import Store
@@ -71,7 +72,7 @@ class Producer:
         width, height = sample.width, sample.height
         if width is None and "image" in sample.payloads:
             height, width = sample.payloads["image"].data.shape[:2]
-        return {
+        row = {
             "sample_id": sid, "origin": "synthetic", "recipe_name": self.recipe.name, "recipe_hash": self.hash,
             "index": index, "seed": sample_seed(self.recipe.seed, index),
             "params": canonical_json(sample.params), "scene": self.recipe.model.scene,
@@ -80,6 +81,8 @@ class Producer:
             "split": assign_split(sid, self.recipe.model.split), "group_key": sid,
             "source": None, "license": None, "note": None,
         }
+        row["row_hash"] = row_hash(row)  # here, in parallel, rather than in the driver at commit time
+        return row
 
     def _store_payloads(self, sample: Sample, out: Any) -> dict[str, Any]:
         wanted = out.payloads
