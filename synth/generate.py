@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .errors import RecipeError, SynthError
 from .plan import Plan, assign_split, sample_id
 from .recipe import Recipe
+from .rows import row_hash
 from .sample import Sample, canonical_json
 from .seeding import RENDER_STREAM, rng_for, sample_seed
 from .store import Store
 
 if TYPE_CHECKING:  # workers never import Lance: it costs seconds of start-up per process
+    from .pool import LocalPool
     from .workspace import Workspace
 
 
@@ -70,7 +72,7 @@ class Producer:
         width, height = sample.width, sample.height
         if width is None and "image" in sample.payloads:
             height, width = sample.payloads["image"].data.shape[:2]
-        return {
+        row = {
             "sample_id": sid, "origin": "synthetic", "recipe_name": self.recipe.name, "recipe_hash": self.hash,
             "index": index, "seed": sample_seed(self.recipe.seed, index),
             "params": canonical_json(sample.params), "scene": self.recipe.model.scene,
@@ -79,6 +81,8 @@ class Producer:
             "split": assign_split(sid, self.recipe.model.split), "group_key": sid,
             "source": None, "license": None, "note": None,
         }
+        row["row_hash"] = row_hash(row)  # here, in parallel, rather than in the driver at commit time
+        return row
 
     def _store_payloads(self, sample: Sample, out: Any) -> dict[str, Any]:
         wanted = out.payloads
@@ -109,35 +113,12 @@ def _task(name: str) -> Any:
     return get_task(name)()
 
 
-# ---------------------------------------------------------------------------------------------
-# worker side
-
-_PRODUCER: Producer | None = None
-
-
-def _init_worker(recipe: Recipe, root: str, storage_options: dict[str, Any]) -> None:
-    global _PRODUCER
-    import signal
-
-    import cv2
-    cv2.setNumThreads(1)  # parallelism comes from worker processes; nested threads only contend
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
-    _PRODUCER = Producer(recipe, Store(root, storage_options))
-
-
-def _run_shard(indices: list[int]) -> list[dict[str, Any]]:
-    assert _PRODUCER is not None, "worker not initialised"
-    return _PRODUCER.rows(indices)
-
-
-# ---------------------------------------------------------------------------------------------
-# driver side
-
-
 def plan_shards(indices: list[int], workers: int) -> list[list[int]]:
     if not indices:
         return []
-    size = max(4, min(256, len(indices) // max(1, workers * 8) or 1))
+    # ~32 shards per worker: small enough that workers finish together, large enough that staging a
+    # shard costs little next to rendering it
+    size = max(4, min(256, len(indices) // max(1, workers * 32) or 1))
     return [indices[i:i + size] for i in range(0, len(indices), size)]
 
 
@@ -180,11 +161,23 @@ class Staging:
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,
              executor: str = "local", progress: Callable[[int, int], None] | None = None,
              executor_options: dict[str, Any] | None = None, extra: dict[str, str] | None = None) -> GenerateResult:
+    started = time.perf_counter()
+    workers = max(1, workers or os.cpu_count() or 1)
+    pool = _start_pool(recipe, ws, workers) if executor == "local" else None  # helpers start up meanwhile
+    try:
+        return _generate(recipe, ws, workers, message, executor, progress, executor_options or {}, extra,
+                         pool, started)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _generate(recipe: Recipe, ws: Workspace, workers: int, message: str | None, executor: str,
+              progress: Callable[[int, int], None] | None, executor_options: dict[str, Any],
+              extra: dict[str, str] | None, pool: LocalPool | None, started: float) -> GenerateResult:
     from .manifest import rows_to_table
 
-    started = time.perf_counter()
     rhash = recipe.hash
-    workers = max(1, workers or os.cpu_count() or 1)
     run_key = hashlib.sha256(f"{rhash}:{recipe.count}".encode()).hexdigest()[:20]
     staging = Staging(ws, run_key)
     present = ws.manifest.existing_ids(rhash)
@@ -194,9 +187,9 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
     total = recipe.count
     if progress:
         progress(total - len(todo), total)
-    shards = plan_shards(todo, workers)
     new_rows = list(staged)
-    for shard_no, rows in _execute(recipe, ws, shards, workers, executor, executor_options or {}):
+    for shard_no, rows in _execute(recipe, ws, plan_shards(todo, workers), workers, executor, executor_options,
+                                   pool):
         staging.save(shard_no, rows)
         new_rows.extend(rows)
         if progress:
@@ -217,8 +210,19 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
                           time.perf_counter() - started, rhash)
 
 
+def _start_pool(recipe: Recipe, ws: Workspace, workers: int) -> LocalPool | None:
+    """Helper processes, when the run will use any: more than one worker and more than one shard, or a
+    scene that renders only in helpers (Blender)."""
+    from .pool import LocalPool
+
+    isolated = getattr(recipe.scene_cls, "isolated", False)
+    if not isolated and (workers == 1 or len(plan_shards(list(range(recipe.count)), workers)) == 1):
+        return None
+    return LocalPool(recipe, ws.root, ws.storage_options, workers)
+
+
 def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: int, executor: str,
-             options: dict[str, Any]) -> Iterable[tuple[int, list[dict[str, Any]]]]:
+             options: dict[str, Any], pool: LocalPool | None) -> Iterable[tuple[int, list[dict[str, Any]]]]:
     if not shards:
         return
     if executor == "ray":
@@ -227,98 +231,15 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         return
     if executor != "local":
         raise SynthError(f"unknown executor '{executor}'; use local or ray", field="--executor")
-    isolated = getattr(recipe.scene_cls, "isolated", False)  # scenes that must render in a worker process
-    if (workers == 1 or len(shards) == 1) and not isolated:
+    if pool is None:
         os.environ["SYNTH_WORKERS"] = "1"  # threaded renderers (Blender) size their thread pools from it
-        producer = Producer(recipe, ws.store)
-        try:
+    producer = Producer(recipe, ws.store) if pool is None or pool.driver_renders else None
+    try:
+        if pool is None:
             for no, shard in enumerate(shards):
                 yield no, producer.rows(shard)
-        finally:
-            if hasattr(producer.scene, "close"):
-                producer.scene.close()
-        return
-    yield from _pool(recipe, ws, shards, workers)
-
-
-def _pool(recipe: Recipe, ws: Workspace, shards: list[list[int]],
-          workers: int) -> Iterable[tuple[int, list[dict[str, Any]]]]:
-    """A small process pool we control fully: workers are spawned (fork is unsafe with Lance's threads),
-    end with os._exit (some renderers crash at interpreter shutdown), exit when the driver dies, and are
-    terminated at once when the driver is interrupted."""
-    import multiprocessing as mp
-    import queue as queue_mod
-
-    if ws.root.startswith("memory://"):
-        raise SynthError("a memory:// workspace lives in one process: use --workers 1", field="--workers")
-    ctx = mp.get_context("spawn")
-    tasks, results = ctx.Queue(), ctx.Queue()
-    n = min(workers, len(shards))
-    procs = [ctx.Process(target=_worker_main, args=(recipe, ws.root, ws.storage_options, tasks, results,
-                                                    os.getpid()), daemon=True) for _ in range(n)]
-    os.environ["SYNTH_WORKERS"] = str(n)  # spawned workers inherit it; threaded renderers take cores // n
-    for proc in procs:
-        proc.start()
-    for no, shard in enumerate(shards):
-        tasks.put((no, shard))
-    for _ in procs:
-        tasks.put(None)
-    try:
-        remaining = len(shards)
-        while remaining:
-            try:
-                no, rows, error = results.get(timeout=1.0)
-            except queue_mod.Empty:
-                dead = [p for p in procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise SynthError(f"a worker process died (exit code {dead[0].exitcode}); finished shards are "
-                                     "kept: re-run the same command to resume") from None
-                continue
-            if error is not None:
-                raise error
-            remaining -= 1
-            yield no, rows
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in procs:
-            proc.join(timeout=10)
-        tasks.cancel_join_thread()
-        results.cancel_join_thread()
-
-
-def _worker_main(recipe: Recipe, root: str, storage_options: dict[str, Any], tasks: Any, results: Any,
-                 driver_pid: int) -> None:
-    import queue as queue_mod
-    import traceback
-
-    code = 0
-    try:
-        _init_worker(recipe, root, storage_options)
-        while True:
-            if os.getppid() != driver_pid:  # the driver was killed: stop instead of lingering
-                code = 1
-                break
-            try:
-                item = tasks.get(timeout=1.0)
-            except queue_mod.Empty:
-                continue
-            if item is None:
-                break
-            no, shard = item
-            try:
-                results.put((no, _run_shard(shard), None))
-            except SynthError as exc:
-                results.put((no, None, exc))
-            except Exception:
-                results.put((no, None, SynthError(f"rendering shard {no} failed:\n{traceback.format_exc()}")))
-    finally:
-        if _PRODUCER is not None and hasattr(_PRODUCER.scene, "close"):
-            _PRODUCER.scene.close()
-        if code == 0:
-            results.close()
-            results.join_thread()  # flush our last results to the driver
         else:
-            results.cancel_join_thread()  # nobody reads them any more
-        os._exit(code)  # skip interpreter shutdown: some renderers (Blender) crash or hang in it
+            yield from pool.run(shards, producer)
+    finally:
+        if producer is not None and hasattr(producer.scene, "close"):
+            producer.scene.close()

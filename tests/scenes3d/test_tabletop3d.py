@@ -19,7 +19,7 @@ from tabletop3d_owner import tiny_render_digest
 import scenes.tabletop3d as tabletop
 from synth import api
 from synth.compat.blenderproc_compat import APT_PACKAGES, missing_library_message
-from synth.generate import _pool
+from synth.pool import run_pool
 from synth.manifest import rows_to_table
 from synth.plan import Plan
 
@@ -126,7 +126,8 @@ def test_worker_pool_gives_identical_rows_and_fingerprint_and_leaves_no_process(
     recipe = api.validate(RECIPE, OVERRIDES)
     ws = api.open_workspace(str(tmp_path / "ws"), create=True)
     before = render_processes()
-    rows = [row for _, shard_rows in _pool(recipe, ws, [[0], [1]], workers=2) for row in shard_rows]
+    pooled = run_pool(recipe, ws.root, ws.storage_options, [[0], [1]], workers=2, driver_renders=False)
+    rows = [row for _, shard_rows in pooled for row in shard_rows]
     assert render_processes() - before == set()  # workers closed their render servers, then os._exit
     version = ws.manifest.commit(rows_to_table(sorted(rows, key=lambda r: r["index"])), "pool",
                                  operation="generate")
