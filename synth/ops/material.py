@@ -20,8 +20,8 @@ def procedural_texture(kind: str, h: int, w: int, scale_px: float, rgb: tuple[fl
     base = np.asarray(rgb, np.float32)
     if kind == "plain":
         return np.broadcast_to(base, (h, w, 3)).copy()
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     turb = smooth_noise(h, w, scale_px, rng, octaves=3)
+    ys, xs = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]  # broadcast, no grids
     if kind == "noise":
         v = 1 + 0.12 * turb
     elif kind == "wood":
