@@ -278,15 +278,15 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
     ph, pw = ink.shape
     paper_rgb = np.array([rng.uniform(0.93, 0.99), rng.uniform(0.92, 0.98), rng.uniform(0.88, 0.96)], np.float32)
     ink_rgb = np.full(3, rng.uniform(0.05, 0.22), np.float32) + np.array([0, 0, rng.uniform(0, 0.08)], np.float32)
-    sheet = print_on_paper(ink, paper_rgb, ink_rgb, labels, p, rng)
+    paper_share, ink_share, labels = print_on_paper(ink, paper_rgb, labels, p, rng)
     surface = SheetSurface(pw, ph, p.crinkle, ph / (0.2 + 1.6 * p.curvature) if p.curvature > 0 else None,
                            p.fold_angle_deg, rng)
-    crease = surface.crease(sheet.image.shape[:2])
-    if crease is not None:
-        sheet.image *= crease[..., None]
-    # 8-bit RGBA from here on (the photo is 8-bit; a 4-channel 8-bit remap costs a quarter of a float one):
-    # alpha is all 255 and becomes the sheet's anti-aliased coverage after the warp
-    sheet.image = cv2.cvtColor(cv2.convertScaleAbs(sheet.image, alpha=255), cv2.COLOR_RGB2RGBA)
+    crease = surface.crease((ph, pw))
+    if crease is not None:  # darkens paper and ink alike
+        paper_share, ink_share = paper_share * crease, ink_share * crease
+    # 8-bit RGBA from here on: the photo is 8-bit, and a 4-channel 8-bit remap costs a quarter of a float one
+    sheet = AnnotatedImage(image=sheet_rgba(paper_share, ink_share, paper_rgb, ink_rgb), mask=np.ones((ph, pw), np.uint8),
+                           labels=labels, mm_per_px=1 / p.px_per_mm)
 
     mm = 1 / p.px_per_mm
     fpx = p.focal_length_mm / p.sensor_width_mm * p.width
@@ -313,18 +313,26 @@ def photograph(paper: np.ndarray, ink: np.ndarray, labels: dict, p: ReceiptParam
                              "camera_mm": [round(v, 2) for v in photo.camera_mm]}}, pixels
 
 
-def print_on_paper(ink: np.ndarray, paper_rgb: np.ndarray, ink_rgb: np.ndarray, labels: dict, p: ReceiptParams,
-                   rng: np.random.Generator) -> AnnotatedImage:
-    """The flat sheet, float RGB: grained paper and ink faded per line and glyph."""
+def print_on_paper(ink: np.ndarray, paper_rgb: np.ndarray, labels: dict, p: ReceiptParams,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The flat sheet as two float planes, (grained paper share, ink share), with the ink faded per line
+    and glyph: its colour is paper colour * paper share + ink colour * ink share. Returns the labels with
+    the drawn fades."""
     ph, pw = ink.shape
     fade = mat.InkFade.Params(line_fade=p.ink_fade, glyph_fade=p.ink_fade * 0.8, paper_rgb=tuple(paper_rgb))
     keep, labels = mat.InkFade().kept_ink(labels, (ph, pw), fade, rng)  # faded print: the paper shows through
-    tex = mat.procedural_texture("paper", ph // 2, pw // 2, pw / 8, tuple(paper_rgb), rng)
-    tex = cv2.resize(tex, (pw, ph), interpolation=cv2.INTER_LINEAR)  # the grain is finer than the photo resolves
-    # paper * (1 - ink) + ink colour * ink, as paper - (paper - ink colour) * ink: three SIMD passes
-    ink_share = cv2.merge([cv2.multiply(ink, keep)] * 3)
-    image = cv2.subtract(tex, cv2.multiply(cv2.subtract(tex, (*ink_rgb.tolist(), 0.0)), ink_share))
-    return AnnotatedImage(image=image, mask=np.ones((ph, pw), np.uint8), labels=labels, mm_per_px=1 / p.px_per_mm)
+    grain = mat.procedural_albedo("paper", ph // 2, pw // 2, pw / 8, rng)
+    grain = cv2.resize(grain, (pw, ph), interpolation=cv2.INTER_LINEAR)  # finer than the photo resolves
+    ink = cv2.multiply(ink, keep)
+    return cv2.multiply(grain, cv2.subtract(1.0, ink)), ink, labels
+
+
+def sheet_rgba(paper: np.ndarray, ink: np.ndarray, paper_rgb: np.ndarray, ink_rgb: np.ndarray) -> np.ndarray:
+    """8-bit RGBA of the printed sheet, each channel one weighted sum of the two planes rounded once;
+    alpha is all 255 (it becomes the sheet's anti-aliased coverage in the warp)."""
+    planes = [cv2.addWeighted(paper, 255 * float(pc), ink, 255 * float(ic), 0.0, dtype=cv2.CV_8U)
+              for pc, ic in zip(paper_rgb, ink_rgb)]
+    return cv2.merge(planes + [np.full(paper.shape, 255, np.uint8)])
 
 
 def sheet_rotation(alignment_deg: float, pw: int, ph: int) -> np.ndarray:

@@ -20,6 +20,14 @@ def procedural_texture(kind: str, h: int, w: int, scale_px: float, rgb: tuple[fl
     base = np.asarray(rgb, np.float32)
     if kind == "plain":
         return np.broadcast_to(base, (h, w, 3)).copy()
+    return (procedural_albedo(kind, h, w, scale_px, rng)[..., None] * base).astype(np.float32)
+
+
+def procedural_albedo(kind: str, h: int, w: int, scale_px: float, rng: np.random.Generator) -> np.ndarray:
+    """HxW float32 relative albedo of the given kind (1 = its mean colour): `procedural_texture` is this
+    times the colour, for callers that scale channels themselves."""
+    if kind == "plain":
+        return np.ones((h, w), np.float32)
     turb = smooth_noise(h, w, scale_px, rng, octaves=3)
     ys, xs = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]  # broadcast, no grids
     if kind == "noise":
@@ -38,7 +46,7 @@ def procedural_texture(kind: str, h: int, w: int, scale_px: float, rgb: tuple[fl
         v = 0.9 + 0.07 * weave + 0.05 * turb
     else:  # paper: faint fine grain (a strong or elongated grain reads as streaks in a photo)
         v = 1 + 0.01 * smooth_noise(h, w, 2.5, rng) + 0.012 * turb
-    return (v[..., None] * base).astype(np.float32)
+    return v.astype(np.float32, copy=False)
 
 
 class Texture(ImageOp):
