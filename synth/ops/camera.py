@@ -300,12 +300,18 @@ class Vignetting(ImageOp):
         if p.strength == 0:
             return img
         img = img.as_float()  # light is float arithmetic on [0, 1] pixels
-        h, w = img.height, img.width
-        y = (np.arange(h, dtype=np.float32) + 0.5 - h / 2) / (np.hypot(w, h) / 2)
-        x = (np.arange(w, dtype=np.float32) + 0.5 - w / 2) / (np.hypot(w, h) / 2)
-        r2 = y[:, None] ** 2 + x[None, :] ** 2
-        fall = 1 - p.strength * (1 - 1 / (1 + r2) ** 2)
-        return img.with_image(img.image * fall[..., None])
+        return img.with_image(img.image * vignette(img.height, img.width, p.strength))
+
+
+@lru_cache(maxsize=8)
+def vignette(h: int, w: int, strength: float) -> np.ndarray:
+    """The fall-off factor, h x w x 1 float32; read-only (cached: it depends on the frame size only)."""
+    y = (np.arange(h, dtype=np.float32) + 0.5 - h / 2) / (np.hypot(w, h) / 2)
+    x = (np.arange(w, dtype=np.float32) + 0.5 - w / 2) / (np.hypot(w, h) / 2)
+    r2 = y[:, None] ** 2 + x[None, :] ** 2
+    fall = (1 - strength * (1 - 1 / (1 + r2) ** 2))[..., None]
+    fall.flags.writeable = False
+    return fall
 
 
 class ChromaticAberration(ImageOp):
