@@ -121,11 +121,17 @@ def defocus(image: np.ndarray, radius: np.ndarray, step: int, offset: float | No
     levels = np.linspace(rmin, rmax, int(min(3, np.ceil((rmax - rmin) / 1.5) + 1)))
     pos = np.interp(radius, levels, np.arange(len(levels))).astype(np.float32)
     pos = upsample(pos, step, w, h, offset=offset)[..., 0]
-    out = disc_blur(image, levels[0])
-    for i in range(1, len(levels)):  # lerp toward each next level
-        t = np.clip(pos - np.float32(i - 1), 0, 1)
-        out = cv2.blendLinear(out, disc_blur(image, levels[i]), 1 - t, t)
-    return out
+    blurs = [disc_blur(image, r) for r in levels]
+    # each pixel lerps between the two levels around its radius: gather those pairs (masked copies), then
+    # one blend, where lerping toward each level in turn would blend the whole image once per level
+    pair = np.clip(np.floor(pos), 0, len(levels) - 2)
+    t = np.clip(pos - pair, 0, 1)
+    lo, hi = blurs[0], blurs[1]  # both ours to overwrite (hi is read for lo first)
+    for i in range(1, len(levels) - 1):
+        above = (pair >= i).view(np.uint8)
+        cv2.copyTo(blurs[i], above, lo)
+        cv2.copyTo(blurs[i + 1], above, hi)
+    return cv2.blendLinear(lo, hi, 1 - t, t)
 
 
 def disc_blur(image: np.ndarray, radius: float) -> np.ndarray:
