@@ -2,7 +2,7 @@
 surface maps and every label (boxes, quads, polygons, keypoints) together."""
 from __future__ import annotations
 
-import json
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -210,12 +210,9 @@ def iter_geometric(labels: Any) -> Iterator[dict]:
 
 
 def copy_labels(labels: dict) -> dict:
-    """A deep copy of JSON-like labels: a JSON round trip is several times faster than copy.deepcopy."""
-    try:
-        return json.loads(json.dumps(labels))
-    except (TypeError, ValueError):  # numpy scalars or other non-JSON values: the slow, general way
-        import copy
-        return copy.deepcopy(labels)
+    """A deep copy of labels: a pickle round trip is several times faster than copy.deepcopy (and twice
+    as fast as a JSON one), and keeps every value's type as deepcopy does."""
+    return pickle.loads(pickle.dumps(labels, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndarray | None) -> dict:
