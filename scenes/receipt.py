@@ -111,7 +111,7 @@ class ReceiptScene(Scene):
             pixels = out.to_uint8()
         mark_visibility(out)
         out.labels.update(extra)
-        return S.Sample(payloads={"image": S.image(pixels), "mask": S.mask(out.mask.astype(np.uint8))},
+        return S.Sample(payloads={"image": S.image(pixels), "mask": S.mask(out.mask.astype(np.uint8, copy=False))},
                         labels=out.labels, width=p.width, height=p.height)
 
 
@@ -384,7 +384,8 @@ def light_scene(photo: AnnotatedImage, table: np.ndarray, low: np.ndarray, p: Re
     """Light (quarter-resolution gain and glare maps) and exposure, then the camera's 8-bit side: defocus,
     motion blur, sensor noise and JPEG. Returns the photo's pixels."""
     light = light_maps(photo, low[..., :2], p, surface, H_inv, length_mm)
-    pixels = expose(photo.image, table, light, p.exposure_ev)
+    # the 8-bit side runs in BGR, the order OpenCV's JPEG encoder reads (blur and noise treat channels alike)
+    pixels = expose(photo.image, table, light, p.exposure_ev, bgr=True)
     lens = cam.DefocusBlur.Params(focal_length_mm=p.focal_length_mm, f_number=p.f_number, sensor_width_mm=p.sensor_width_mm,
                                   focus_distance_mm=max(distance + p.focus_offset_mm, p.focal_length_mm * 1.05))
     radius = cam.DefocusBlur().coc_px(low[..., 2], p.width, lens)
@@ -394,18 +395,19 @@ def light_scene(photo: AnnotatedImage, table: np.ndarray, low: np.ndarray, p: Re
     if p.motion_blur_px >= 1:
         pixels = cv2.filter2D(pixels, -1, cam.motion_kernel(p.motion_blur_px, angle))
     pixels = cam.sensor_noise_uint8(pixels, cam.SensorNoise.Params(iso=p.iso), rng)
-    if p.jpeg_quality < 100:  # the phone's own JPEG (the encoder's colour conversion expects BGR)
-        _, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
-        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)
-    return np.ascontiguousarray(pixels)
+    if p.jpeg_quality == 100:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    _, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])  # the phone's own JPEG
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)
 
 
-def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev: float) -> np.ndarray:
+def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev: float, bgr: bool = False) -> np.ndarray:
     """The 8-bit photo: the warped sheet (RGBA, colour premultiplied by its coverage: the warp faded it
     toward 0 at the edges) over the table, times the light's gain plus its glare, exposed by the meter.
     `light` holds quarter-resolution (table gain, table glare, sheet - table gain, sheet - table glare);
     the gain and glare of a pixel blend the two by the sheet's full-resolution coverage, so its edge stays
-    crisp. Works on colour planes: a per-pixel gain then needs no 3-channel float copy."""
+    crisp. Works on colour planes: a per-pixel gain then needs no 3-channel float copy. `bgr`: the planes
+    are merged in OpenCV's order."""
     h, w = table.shape[:2]
     *sheet_rgb, cover = cv2.split(sheet)
     uncovered = cv2.bitwise_not(cover)
@@ -425,10 +427,12 @@ def expose(sheet: np.ndarray, table: np.ndarray, light: np.ndarray, exposure_ev:
     def full(i: int, scale: float) -> np.ndarray:  # (table map + difference * coverage) * scale, per pixel
         return cv2.scaleAdd(maps[i], scale, cv2.multiply(maps[i + 2], cover, scale=scale / 255, dtype=cv2.CV_32F))
     gain = full(0, exposure)  # colour is 0..255 already; light is never negative; saturates at white
-    if not glare:
-        return cv2.merge([cv2.multiply(c, gain, dtype=cv2.CV_8U) for c in colour])
-    shine = full(1, exposure * 255)
-    return cv2.merge([cv2.add(cv2.multiply(c, gain, dtype=cv2.CV_32F), shine, dtype=cv2.CV_8U) for c in colour])
+    if glare:
+        shine = full(1, exposure * 255)
+        lit = [cv2.add(cv2.multiply(c, gain, dtype=cv2.CV_32F), shine, dtype=cv2.CV_8U) for c in colour]
+    else:
+        lit = [cv2.multiply(c, gain, dtype=cv2.CV_8U) for c in colour]
+    return cv2.merge(lit[::-1] if bgr else lit)
 
 
 def metered_gain(sample: np.ndarray) -> float:
