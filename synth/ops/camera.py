@@ -124,11 +124,11 @@ def defocus(image: np.ndarray, radius: np.ndarray, step: int, offset: float | No
     blurs = [disc_blur(image, r) for r in levels]
     # each pixel lerps between the two levels around its radius: gather those pairs (masked copies), then
     # one blend, where lerping toward each level in turn would blend the whole image once per level
-    pair = np.clip(np.floor(pos), 0, len(levels) - 2)
-    t = np.clip(pos - pair, 0, 1)
+    t = np.clip(pos, 0, len(levels) - 1)  # becomes each pixel's share of its upper level
     lo, hi = blurs[0], blurs[1]  # both ours to overwrite (hi is read for lo first)
-    for i in range(1, len(levels) - 1):
-        above = (pair >= i).view(np.uint8)
+    for i in range(1, len(levels) - 1):  # pixels past level i lerp from it (at pos == i both pairs agree)
+        above = cv2.compare(pos, float(i), cv2.CMP_GT)
+        cv2.subtract(t, (1.0,), dst=t, mask=above)
         cv2.copyTo(blurs[i], above, lo)
         cv2.copyTo(blurs[i + 1], above, hi)
     return cv2.blendLinear(lo, hi, 1 - t, t)
