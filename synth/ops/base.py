@@ -399,8 +399,12 @@ def _shift(d: float) -> np.ndarray:
 
 def _apply_h(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
     pts = np.asarray(pts, np.float64).reshape(-1, 2)
-    hom = np.c_[pts, np.ones(len(pts))] @ H.T
-    return hom[:, :2] / hom[:, 2:3]
+    x, y = pts[:, 0], pts[:, 1]  # row by row: no homogeneous Nx3 copy, no matmul of a 3-wide inner product
+    out = np.empty_like(pts)
+    w = H[2, 0] * x + H[2, 1] * y + H[2, 2]
+    np.divide(H[0, 0] * x + H[0, 1] * y + H[0, 2], w, out=out[:, 0])
+    np.divide(H[1, 0] * x + H[1, 1] * y + H[1, 2], w, out=out[:, 1])
+    return out
 
 
 def invert_points(inverse: PointFn, targets: np.ndarray, iters: int = 40, tol: float = 1e-5) -> np.ndarray:
