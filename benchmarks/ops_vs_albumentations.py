@@ -1,7 +1,8 @@
 """synth.ops vs albumentations 2.0.8 on the same 512x512 images, one thread each: images/s and the ratio.
 
 Both sides go uint8 in -> uint8 out (ours through the ops' uint8 paths: the image stays 8-bit). Geometric ops carry an instance mask and a box on both sides (ours also
-moves the box from the mask, albumentations through BboxParams). Prints the median of RUNS runs.
+moves the box from the mask, albumentations through BboxParams). Prints the median of RUNS runs, the two
+sides' runs alternating.
 Same parameters on both sides: Gaussian sigma 2 with a 13-tap kernel; motion blur 9 px at 30 degrees (a line
 kernel of 7 taps on both sides); JPEG quality 80 (ours converts RGB to BGR first, so the encoder computes luma
 from the right channels; albumentations hands RGB to OpenCV as if it were BGR).
@@ -110,15 +111,19 @@ PAIRS: list[tuple[str, Callable, Callable]] = [
 ]
 
 
-def rate(fn: Callable[[Item], np.ndarray], items: list[Item], runs: int) -> float:
-    fn(items[0])  # warm-up (imports, caches)
-    rates = []
+def rates(fns: list[Callable[[Item], np.ndarray]], items: list[Item], runs: int) -> list[float]:
+    """Median images/s of each function; their runs alternate (a, b, c, a, b, c, ...), so a slow spell of
+    a shared machine falls on all of them alike instead of on whichever happened to run then."""
+    for fn in fns:
+        fn(items[0])  # warm-up (imports, caches)
+    per_fn: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        t = time.perf_counter()
-        for item in items:
-            fn(item)
-        rates.append(len(items) / (time.perf_counter() - t))
-    return statistics.median(rates)
+        for fn, out in zip(fns, per_fn):
+            t = time.perf_counter()
+            for item in items:
+                fn(item)
+            out.append(len(items) / (time.perf_counter() - t))
+    return [statistics.median(r) for r in per_fn]
 
 
 def main() -> None:
@@ -133,8 +138,7 @@ def main() -> None:
     print("synth: uint8 -> op (uint8 path) -> uint8; float chain: the op alone on float32 pixels (a float pipeline's step)")
     print(f"{'op':<20}{'synth img/s':>12}{'albu img/s':>12}{'ratio':>8}{'float chain':>12}{'ratio':>8}")
     for name, mine, other in PAIRS:
-        a, b = rate(mine, items, args.runs), rate(other, items, args.runs)
-        c = rate(mine.in_chain(items), items, args.runs)
+        a, b, c = rates([mine, other, mine.in_chain(items)], items, args.runs)
         print(f"{name:<20}{a:>12.1f}{b:>12.1f}{a / b:>7.2f}x{c:>12.1f}{c / b:>7.2f}x")
 
 
