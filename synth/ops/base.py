@@ -258,19 +258,21 @@ def move_labels(labels: dict, fwd: PointFn, size: tuple[int, int], mask: np.ndar
     # boxes from the moved mask, only for the instances a label asks for (one compare per id, no histogram)
     wanted = {int(o["instance_id"]) for o in objs if o.get("box") is not None and o.get("instance_id") is not None}
     boxes = mask_boxes(mask, wanted) if mask is not None else None
+    rounded = np.round(moved[:n], 3).tolist()  # every label point rounded and listed at once
     k = 0
     for obj, entries, has in zip(objs, plan, has_outline):
-        _place(obj, {key: moved[a:b] for key, a, b in entries}, size, boxes, bounds[k] if has else None)
+        _place(obj, {key: moved[a:b] for key, a, b in entries}, {key: rounded[a:b] for key, a, b in entries},
+               size, boxes, bounds[k] if has else None)
         k += has
     return out
 
 
-def _place(obj: dict, moved: dict[str, np.ndarray], size: tuple[int, int], boxes: dict | None,
-           outline_bounds: list[float] | None) -> None:
+def _place(obj: dict, moved: dict[str, np.ndarray], rounded: dict[str, list], size: tuple[int, int],
+           boxes: dict | None, outline_bounds: list[float] | None) -> None:
     w, h = size
     for key in ("quad", "polygon"):
         if key in moved:
-            obj[key] = np.round(moved[key], 3).tolist()
+            obj[key] = rounded[key]
     if "keypoints" in moved:
         pts = moved["keypoints"]
         inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w) & (pts[:, 1] >= 0) & (pts[:, 1] <= h)  # corners lie on the edge
