@@ -234,6 +234,9 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
     if pool is None:
         os.environ["SYNTH_WORKERS"] = "1"  # threaded renderers (Blender) size their thread pools from it
     producer = Producer(recipe, ws.store) if pool is None or pool.driver_renders else None
+    if producer is not None:
+        from .memory import keep_freed_memory
+        keep_freed_memory()  # this process renders too
     try:
         if pool is None:
             for no, shard in enumerate(shards):

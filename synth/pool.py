@@ -137,10 +137,12 @@ def _helper_main(recipe: Recipe, root: str, storage_options: dict[str, Any], tas
     import cv2
 
     from .generate import Producer
+    from .memory import keep_freed_memory
 
     code, producer = 0, None
     try:
         cv2.setNumThreads(1)  # parallelism comes from processes; nested threads only contend
+        keep_freed_memory()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
         producer = Producer(recipe, Store(root, storage_options))
         while True:
