@@ -234,9 +234,17 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
     if pool is None:
         os.environ["SYNTH_WORKERS"] = "1"  # threaded renderers (Blender) size their thread pools from it
     producer = Producer(recipe, ws.store) if pool is None or pool.driver_renders else None
-    if producer is not None:
-        from .memory import keep_freed_memory
-        keep_freed_memory()  # this process renders too
+    if producer is None:
+        yield from pool.run(shards)
+        return
+    import cv2
+
+    from .memory import keep_freed_memory
+    from .pool import opencv_threads
+
+    keep_freed_memory()  # this process renders too
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(opencv_threads(workers))  # one of `workers` rendering processes
     try:
         if pool is None:
             for no, shard in enumerate(shards):
@@ -244,5 +252,6 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         else:
             yield from pool.run(shards, producer)
     finally:
-        if producer is not None and hasattr(producer.scene, "close"):
+        cv2.setNumThreads(threads)
+        if hasattr(producer.scene, "close"):
             producer.scene.close()

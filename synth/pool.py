@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 Rows = list[dict[str, Any]]
 
 
+def opencv_threads(workers: int) -> int:
+    """OpenCV threads for each of `workers` rendering processes: the cores shared out among them (more
+    would only contend: OpenCV's idle threads spin before they sleep)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 class LocalPool:
     def __init__(self, recipe: Recipe, root: str, storage_options: dict[str, Any], workers: int,
                  driver_renders: bool | None = None) -> None:
@@ -141,7 +147,7 @@ def _helper_main(recipe: Recipe, root: str, storage_options: dict[str, Any], tas
 
     code, producer = 0, None
     try:
-        cv2.setNumThreads(1)  # parallelism comes from processes; nested threads only contend
+        cv2.setNumThreads(opencv_threads(int(os.environ.get("SYNTH_WORKERS", "1"))))
         keep_freed_memory()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
         producer = Producer(recipe, Store(root, storage_options))
