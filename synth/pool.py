@@ -76,7 +76,10 @@ class LocalPool:
             try:
                 item = self.tasks.get(timeout=0.1)
             except queue_mod.Empty:
-                if self.tasks.qsize() == 0:  # counts items still in the feeder thread too
+                try:
+                    if self.tasks.qsize() == 0:  # counts items still in the feeder thread too
+                        return None
+                except NotImplementedError:  # macOS has no sem_getvalue: leave the rest to the helpers
                     return None
                 continue
             if item is None:
