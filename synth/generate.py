@@ -49,6 +49,11 @@ class Producer:
         self.hash = recipe.hash
         self.tasks = [(name, _task(name), params) for name, params in recipe.ssl_params]
 
+    def close(self) -> None:
+        """Stop the scene's renderer, if it runs one (a Blender render server)."""
+        if hasattr(self.scene, "close"):
+            self.scene.close()
+
     def rows(self, indices: list[int]) -> list[dict[str, Any]]:
         """Rows of a shard; returns only once every blob they name is in the store."""
         out = [self.row(i) for i in indices]
@@ -233,25 +238,14 @@ def _execute(recipe: Recipe, ws: Workspace, shards: list[list[int]], workers: in
         raise SynthError(f"unknown executor '{executor}'; use local or ray", field="--executor")
     if pool is None:
         os.environ["SYNTH_WORKERS"] = "1"  # threaded renderers (Blender) size their thread pools from it
-    producer = Producer(recipe, ws.store) if pool is None or pool.driver_renders else None
-    if producer is None:
+    if pool is not None and not pool.driver_renders:
         yield from pool.run(shards)
         return
-    import cv2
+    from .pool import rendering_process
 
-    from .memory import keep_freed_memory
-    from .pool import opencv_threads
-
-    keep_freed_memory()  # this process renders too
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(opencv_threads(workers))  # one of `workers` rendering processes
-    try:
+    with rendering_process(recipe, ws.store, workers) as producer:
         if pool is None:
             for no, shard in enumerate(shards):
                 yield no, producer.rows(shard)
         else:
             yield from pool.run(shards, producer)
-    finally:
-        cv2.setNumThreads(threads)
-        if hasattr(producer.scene, "close"):
-            producer.scene.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import queue as queue_mod
-from typing import TYPE_CHECKING, Any, Iterable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import SynthError
 from .store import Store
@@ -26,6 +27,27 @@ def opencv_threads(workers: int) -> int:
     """OpenCV threads for each of `workers` rendering processes: the cores shared out among them (more
     would only contend: OpenCV's idle threads spin before they sleep)."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+@contextmanager
+def rendering_process(recipe: Recipe, store: Store, workers: int) -> Iterator[Producer]:
+    """This process renders as one of `workers`: its share of OpenCV threads, freed memory kept for the
+    next sample; yields its Producer. Afterwards the scene's renderer is closed and the thread count
+    restored (the driver is the caller's process too)."""
+    import cv2
+
+    from .generate import Producer
+    from .memory import keep_freed_memory
+
+    keep_freed_memory()
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(opencv_threads(workers))
+    producer = Producer(recipe, store)
+    try:
+        yield producer
+    finally:
+        producer.close()
+        cv2.setNumThreads(threads)
 
 
 class LocalPool:
@@ -123,16 +145,15 @@ class LocalPool:
 def run_pool(recipe: Recipe, root: str, storage_options: dict[str, Any], shards: list[list[int]],
              workers: int, driver_renders: bool | None = None) -> Iterable[tuple[int, Rows]]:
     """Start a pool, run `shards` on it (the driver's share with its own producer) and shut it down."""
-    from .generate import Producer
-
     pool = LocalPool(recipe, root, storage_options, workers, driver_renders)
-    producer = Producer(recipe, Store(root, storage_options)) if pool.driver_renders else None
     try:
-        yield from pool.run(shards, producer)
+        if not pool.driver_renders:
+            yield from pool.run(shards)
+            return
+        with rendering_process(recipe, Store(root, storage_options), workers) as producer:
+            yield from pool.run(shards, producer)
     finally:
         pool.close()
-        if producer is not None and hasattr(producer.scene, "close"):
-            producer.scene.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,40 +164,40 @@ def _helper_main(recipe: Recipe, root: str, storage_options: dict[str, Any], tas
     import signal
     import traceback
 
-    import cv2
-
-    from .generate import Producer
-    from .memory import keep_freed_memory
-
-    code, producer = 0, None
+    code = 1  # unless the loop ends at its stop signal: a helper that fails to start shows as dead
     try:
-        cv2.setNumThreads(opencv_threads(int(os.environ.get("SYNTH_WORKERS", "1"))))
-        keep_freed_memory()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
-        producer = Producer(recipe, Store(root, storage_options))
-        while True:
-            if os.getppid() != driver_pid:  # the driver was killed: stop instead of lingering
-                code = 1
-                break
-            try:
-                item = tasks.get(timeout=1.0)
-            except queue_mod.Empty:
-                continue
-            if item is None:
-                break
-            no, shard = item
-            try:
-                results.put((no, producer.rows(shard), None))
-            except SynthError as exc:
-                results.put((no, None, exc))
-            except Exception:
-                results.put((no, None, SynthError(f"rendering shard {no} failed:\n{traceback.format_exc()}")))
+        workers = int(os.environ.get("SYNTH_WORKERS", "1"))
+        with rendering_process(recipe, Store(root, storage_options), workers) as producer:
+            code = _serve(producer, tasks, results, driver_pid)
+    except BaseException:
+        traceback.print_exc()
     finally:
-        if producer is not None and hasattr(producer.scene, "close"):
-            producer.scene.close()
         if code == 0:
             results.close()
             results.join_thread()  # flush our last results to the driver
         else:
             results.cancel_join_thread()  # nobody reads them any more
         os._exit(code)  # skip interpreter shutdown: some renderers (Blender) crash or hang in it
+
+
+def _serve(producer: Producer, tasks: Any, results: Any, driver_pid: int) -> int:
+    """Render shards until the stop signal (0) or until the driver is gone (1)."""
+    import traceback
+
+    while True:
+        if os.getppid() != driver_pid:  # the driver was killed: stop instead of lingering
+            return 1
+        try:
+            item = tasks.get(timeout=1.0)
+        except queue_mod.Empty:
+            continue
+        if item is None:
+            return 0
+        no, shard = item
+        try:
+            results.put((no, producer.rows(shard), None))
+        except SynthError as exc:
+            results.put((no, None, exc))
+        except Exception:
+            results.put((no, None, SynthError(f"rendering shard {no} failed:\n{traceback.format_exc()}")))
