@@ -4,9 +4,10 @@ Both sides go uint8 in -> uint8 out (ours through the ops' uint8 paths: the imag
 moves the box from the mask, albumentations through BboxParams). Prints the median of RUNS runs, the two
 sides' runs alternating.
 Same parameters on both sides: Gaussian sigma 2 with a 13-tap kernel; motion blur 9 px at 30 degrees (a line
-kernel of 7 taps on both sides); JPEG quality 80 (ours converts RGB to BGR first, so the encoder computes luma
-from the right channels; albumentations hands RGB to OpenCV as if it were BGR).
-Run: .venv/bin/python benchmarks/ops_vs_albumentations.py [--runs 5] [--images 24]
+kernel of 7 taps on both sides); JPEG quality 80, both through libjpeg-turbo with the same settings (ours hands
+it RGB through imagecodecs, so luma is weighed from the right channels; albumentations hands RGB to OpenCV,
+which reads it as BGR).
+Run: .venv/bin/python benchmarks/ops_vs_albumentations.py [--runs 5] [--images 24] [--only jpeg,defocus]
 """
 from __future__ import annotations
 
@@ -130,7 +131,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--only", default="", help="comma-separated op names (default: all)")
     args = ap.parse_args()
+    only = {n for n in args.only.split(",") if n}
+    unknown = only - {name for name, _, _ in PAIRS}
+    if unknown:
+        ap.error(f"unknown op(s) {sorted(unknown)}; choose from {[name for name, _, _ in PAIRS]}")
     cv2.setNumThreads(1)  # per-worker throughput; both sides call the same OpenCV, so this binds both
     assert cv2.getNumThreads() == 1
     items = images(args.images)
@@ -138,6 +144,8 @@ def main() -> None:
     print("synth: uint8 -> op (uint8 path) -> uint8; float chain: the op alone on float32 pixels (a float pipeline's step)")
     print(f"{'op':<20}{'synth img/s':>12}{'albu img/s':>12}{'ratio':>8}{'float chain':>12}{'ratio':>8}")
     for name, mine, other in PAIRS:
+        if only and name not in only:
+            continue
         a, b, c = rates([mine, other, mine.in_chain(items)], items, args.runs)
         print(f"{name:<20}{a:>12.1f}{b:>12.1f}{a / b:>7.2f}x{c:>12.1f}{c / b:>7.2f}x")
 

@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .jpegio import encode_jpeg
 from .pngio import encode_png
 
 
@@ -35,13 +36,7 @@ class Payload:
             arr = self.data
             if fmt not in ("jpg", "jpeg"):
                 return encode_png(arr), "png"  # RGB(A) as it is: PNG stores red first
-            if arr.ndim == 3 and arr.shape[2] == 3:
-                arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
-            elif arr.ndim == 3 and arr.shape[2] == 4:
-                arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
-            ok, buf = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-            assert ok
-            return buf.tobytes(), "jpg"
+            return encode_jpeg(arr, int(jpeg_quality)), "jpg"  # RGB as it is; alpha dropped
         if self.kind == "mask":
             arr = self.data
             narrow = np.uint8 if arr.max(initial=0) < 256 else np.uint16

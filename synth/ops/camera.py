@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from ..jpegio import jpeg_round_trip
 from .base import AnnotatedImage, ImageOp, OpParams, _apply_h, dense_map, upsample
 
 
@@ -364,7 +365,5 @@ class JpegQuality(ImageOp):
         quality: int = Field(95, ge=1, le=100, description="JPEG quality, 1 (worst) to 100.")
 
     def apply(self, img: AnnotatedImage, p: Params, rng: np.random.Generator) -> AnnotatedImage:
-        bgr = cv2.cvtColor(img.to_uint8(), cv2.COLOR_RGB2BGR)  # the encoder's chroma weights expect BGR order
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, p.quality])
-        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR_RGB)  # decoded straight to RGB: no second swap
+        dec = jpeg_round_trip(img.to_uint8(), p.quality)  # libjpeg-turbo reads and writes RGB itself
         return img.with_image(dec if img.is_uint8 else np.multiply(dec, np.float32(1 / 255), dtype=np.float32))
