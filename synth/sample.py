@@ -42,7 +42,7 @@ class Payload:
             narrow = np.uint8 if arr.max(initial=0) < 256 else np.uint16
             if arr.dtype != narrow:
                 arr = arr.astype(narrow)
-            return encode_png(arr), "png"
+            return encode_png(arr, level=2), "png"  # id maps are long runs: libdeflate's level 2 is faster there
         if self.kind == "array":
             out = io.BytesIO()
             np.save(out, np.ascontiguousarray(self.data), allow_pickle=False)
