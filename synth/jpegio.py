@@ -11,11 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def _codecs():  # imported on first use: a process that writes no JPEG does not pay for it
-    import imagecodecs
-    return imagecodecs
-
-
 def _pixels(array: np.ndarray) -> np.ndarray:
     arr = np.asarray(array)
     if arr.dtype != np.uint8:
@@ -29,21 +24,27 @@ def _pixels(array: np.ndarray) -> np.ndarray:
 
 def encode_jpeg(array: np.ndarray, quality: int) -> bytes:
     """JPEG bytes of an (H, W) grey or (H, W, 3|4) RGB(A) uint8 array; alpha is dropped."""
+    return _encode(_pixels(array), quality)
+
+
+def _encode(pixels: np.ndarray, quality: int) -> bytes:
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality is 1..100, not {quality}")
-    return _codecs().jpeg8_encode(_pixels(array), level=int(quality))
+    from imagecodecs import jpeg8_encode  # imported on first use, like every heavy library here
+    return jpeg8_encode(pixels, level=int(quality))
 
 
 def decode_jpeg(data: bytes, out: np.ndarray | None = None) -> np.ndarray:
     """Pixels of JPEG `data`: (H, W) grey or (H, W, 3) RGB uint8 (into `out` when given)."""
-    return _codecs().jpeg8_decode(data, out=out)
+    from imagecodecs import jpeg8_decode
+    return jpeg8_decode(data, out=out)
 
 
 def jpeg_round_trip(array: np.ndarray, quality: int) -> np.ndarray:
     """What a camera's JPEG leaves of `array`: encoded at `quality` and decoded again, same shape
     (alpha dropped, a (H, W, 1) array comes back as (H, W, 1))."""
     pixels = _pixels(array)
-    out = decode_jpeg(encode_jpeg(pixels, quality), out=_off_32_byte_alignment(pixels.shape))
+    out = decode_jpeg(_encode(pixels, quality), out=_off_32_byte_alignment(pixels.shape))
     return out[:, :, None] if np.ndim(array) == 3 and np.shape(array)[2] == 1 else out
 
 

@@ -18,11 +18,6 @@ import struct
 import numpy as np
 
 
-def _codecs():  # imported on first use: a process that writes no PNG does not pay for it
-    import imagecodecs
-    return imagecodecs
-
-
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> grey, grey+alpha, RGB, RGBA
 _UP = 2
@@ -48,10 +43,12 @@ def encode_png(array: np.ndarray, level: int = 1) -> bytes:
     filtered[0, 1:] = rows[0]
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # modulo 256, as the filter is defined
     header = struct.pack(">IIBBBBB", w, h, depth, _COLOUR_TYPE[c], 0, 0, 0)
+    from imagecodecs import deflate_encode  # imported on first use, like every heavy library here
     return b"".join((_SIGNATURE, _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", _codecs().deflate_encode(filtered, level=level)), _chunk(b"IEND", b"")))
+                     _chunk(b"IDAT", deflate_encode(filtered, level=level)), _chunk(b"IEND", b"")))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    crc = _codecs().deflate_crc32(data, _codecs().deflate_crc32(kind))
+    from imagecodecs import deflate_crc32
+    crc = deflate_crc32(data, deflate_crc32(kind))
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
