@@ -17,8 +17,8 @@ from sklearn.datasets import load_digits
 from sklearn.svm import SVC
 
 from scenes.text_line import TextLineParams, TextLineScene
-from synth.distributions import parse
-from synth.seeding import RENDER_STREAM, rng_for
+from synth.recipe.distributions import parse
+from synth.core.seeding import RENDER_STREAM, rng_for
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "digits.yaml"
 

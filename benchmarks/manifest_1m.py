@@ -24,7 +24,7 @@ import pyarrow as pa
 
 
 def make_rows(n: int, seed: int, origin: str) -> pa.Table:
-    from synth.manifest import SCHEMA
+    from synth.store.manifest import SCHEMA
     rng = np.random.default_rng(seed)
     ids = [f"{x:024x}" for x in rng.integers(0, 2**62, n, dtype=np.int64)]
     hashes = [f"{x:016x}" * 4 for x in rng.integers(0, 2**62, n, dtype=np.int64)]
@@ -44,11 +44,11 @@ def make_rows(n: int, seed: int, origin: str) -> pa.Table:
 
 def stage(name: str, ws_path: str, rows: int, corrections: int) -> dict:
     """Runs in a child process; returns seconds and peak RSS of this process."""
-    from synth.data import lineage
-    from synth.data.commit import commit
-    from synth.data.diff import diff
+    from synth.store import lineage
+    from synth.store.commit import commit
+    from synth.store.diff import diff
     from synth.data.mix import mix
-    from synth.workspace import Workspace
+    from synth.store.workspace import Workspace
 
     ws = Workspace.open(ws_path, create=True)
     if name == "setup":
@@ -99,9 +99,9 @@ def _peak_mib() -> float:
 
 def _corrections(ws, ids: list[str]) -> None:
     """100k corrections through the same path as `synth labels import` (validation included)."""
-    from synth.data import lineage
-    items = [lineage.Correction(s, {"class": "fixed"}) for s in ids]
-    lineage.commit_corrections(ws, items, message="100k corrections")
+    from synth.data.corrections import Correction, commit_corrections
+    items = [Correction(s, {"class": "fixed"}) for s in ids]
+    commit_corrections(ws, items, message="100k corrections")
 
 
 def run_child(name: str, ws: str, rows: int, corrections: int) -> dict:

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from synth import api
-from synth.plan import Plan
+from synth.recipe.plan import Plan
 
 
 def render_only(recipe: str, count: int) -> tuple[float, float]:

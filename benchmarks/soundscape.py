@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenes.soundscape import SoundscapeParams, SoundscapeScene  # noqa: E402
 from synth.ops.audio_augment import build_chain  # noqa: E402
-from synth.seeding import seed_global_state  # noqa: E402
+from synth.core.seeding import seed_global_state  # noqa: E402
 
 CLIPS, RUNS = 24, 5
 PARAMS = SoundscapeParams.model_validate({

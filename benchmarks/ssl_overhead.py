@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from synth import api
-from synth.manifest import rows_to_table
-from synth.sample import image
+from synth.store.manifest import rows_to_table
+from synth.core.sample import image
 
 ROOT = Path(__file__).resolve().parents[1]
 SSL_BLOCK = """
@@ -80,7 +80,7 @@ def stored_images(tmp: Path, n: int, size: int) -> tuple[Path, Path]:
 def time_ssl_apply(ws_path: Path, tmp: Path, workers: int) -> float:
     copy = tmp / f"apply-{time.perf_counter_ns()}"
     shutil.copytree(ws_path, copy)
-    from synth.ssl_apply import apply_to_version
+    from synth.data.pretext import apply_to_version
     started = time.perf_counter()
     result = apply_to_version(api.open_workspace(str(copy)), "mae", {}, workers=workers)
     elapsed = time.perf_counter() - started

@@ -27,9 +27,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenes.table import TableParams, TableScene  # noqa: E402
-from synth.fit import fit_recipe  # noqa: E402
-from synth.report_table import MAX_ROWS, quality_report  # noqa: E402
-from synth.seeding import RENDER_STREAM, rng_for  # noqa: E402
+from synth.tabular.fit import fit_recipe  # noqa: E402
+from synth.report.table import MAX_ROWS, quality_report  # noqa: E402
+from synth.core.seeding import RENDER_STREAM, rng_for  # noqa: E402
 from synth.tabular.blocks import decode_block  # noqa: E402
 
 BLOCK = 10_000

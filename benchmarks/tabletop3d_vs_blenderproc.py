@@ -123,7 +123,7 @@ def plain_render(request: dict) -> dict:
     machine, load changes from minute to minute); its time is taken inside, so no pipe is counted."""
     import bpy
 
-    from synth.compat.blenderproc_compat import import_blenderproc
+    from synth.render3d.blenderproc_compat import import_blenderproc
     bproc = import_blenderproc()
     from blenderproc.python.utility.GlobalStorage import GlobalStorage
     spec, args = request["spec"], argparse.Namespace(**request["args"])
@@ -149,7 +149,7 @@ def _synth_image(scene, spec: dict) -> dict:
     """Tabletop3DScene.render's steps after drawing the spec, timed one by one, then the engine's
     payload encoding."""
     from scenes.tabletop3d import build_labels
-    from synth.sample import array, image, mask
+    from synth.core.sample import array, image, mask
     start, cpu_start = time.perf_counter(), time.process_time()
     result = scene.server.call(spec)
     called = time.perf_counter()
@@ -170,7 +170,7 @@ def run_once(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """Fresh processes for both sides; after one untimed image each, images alternate plain/synth
     (and which goes first), so both see the same load."""
     from scenes.tabletop3d import Tabletop3DScene
-    from synth.compat.render_server import RenderServer
+    from synth.render3d.render_server import RenderServer
     plain_server = RenderServer("benchmarks.tabletop3d_vs_blenderproc:plain_render")
     scene = Tabletop3DScene()
     specs = _specs(args)

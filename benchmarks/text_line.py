@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from scenes.text_line import TextLineParams, TextLineScene
-from synth.compat.trdg_shim import load_trdg
+from synth.text.trdg_shim import load_trdg
 from synth.text.fonts import bundled_font_dir, resolve_font
 
 N_IMAGES, RUNS = 300, 5

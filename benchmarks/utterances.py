@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from scenes.utterances import UtterancesParams, UtterancesScene
-from synth.seeding import seed_global_state
+from synth.core.seeding import seed_global_state
 
 N, RUNS = 400, 7
 TEMPLATE = "fly from {from:city} to {to:city} [on {date:date}] [please]"

@@ -12,7 +12,6 @@ from faker import Faker
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import Field
 
-from synth import sample as S
 from synth.errors import did_you_mean
 from synth.ops import AnnotatedImage
 from synth.ops import camera as cam
@@ -20,7 +19,8 @@ from synth.ops import lighting as light
 from synth.ops import material as mat
 from synth.ops.base import _apply_h, dense_map, upsample
 from synth.ops.sheet import SheetSurface
-from synth.scene import Scene, SceneParams
+from synth import Sample, Scene, SceneParams
+from synth import image as image_payload, mask as mask_payload
 
 MARGIN_MM = 5.0
 HEADER_LINES, FOOTER_LINES = 5, 5  # store, 2 address, date, gap | subtotal, tax, total, payment, thanks
@@ -100,7 +100,7 @@ class ReceiptScene(Scene):
             raise ValueError(f"a flat render (photo_effects: false) needs the {paper_length_px(p)} px paper to fit "
                              f"the {p.width}x{p.height} image; lower n_items or raise height")
 
-    def render(self, p: ReceiptParams, rng: np.random.Generator) -> S.Sample:
+    def render(self, p: ReceiptParams, rng: np.random.Generator) -> Sample:
         self.check(p)
         content = receipt_content(p.n_items, rng)
         paper, ink, labels = print_receipt(content, p)
@@ -111,7 +111,7 @@ class ReceiptScene(Scene):
             pixels = out.to_uint8()
         mark_visibility(out)
         out.labels.update(extra)
-        return S.Sample(payloads={"image": S.image(pixels), "mask": S.mask(out.mask.astype(np.uint8, copy=False))},
+        return Sample(payloads={"image": image_payload(pixels), "mask": mask_payload(out.mask.astype(np.uint8, copy=False))},
                         labels=out.labels, width=p.width, height=p.height)
 
 

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from synth.distributions import Choice, RandInt, Uniform, per_instance
+from synth import Choice, RandInt, Uniform, per_instance
 from synth.ops import AnnotatedImage, PhotoParams, apply_photo_pipeline
-from synth.sample import Sample, image, mask
-from synth.scene import Scene, SceneParams
+from synth import Sample, image, mask
+from synth import Scene, SceneParams
 
 SHAPES = ("circle", "ellipse", "triangle", "rectangle", "star", "polygon")
 

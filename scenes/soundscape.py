@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from synth import distributions as D
 from synth.ops import audio as A
 from synth.ops.audio_augment import AugmentParams, run_chain
-from synth.sample import Sample, audio
-from synth.scene import Scene, SceneParams
+from synth import Sample, audio
+from synth import Scene, SceneParams
 
 U = D.Uniform
 Dur = D.per_instance(0.001, 600)

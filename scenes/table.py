@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from synth.sample import Payload, Sample
-from synth.scene import Scene, SceneParams
+from synth import Payload, Sample
+from synth import Scene, SceneParams
 from synth.tabular.blocks import decode_block, encode_block
 from synth.tabular.generate import TableModel
 from synth.tabular.spec import Column, Correlation, TargetSpec

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from synth.compat.render_server import RenderServer
+from synth.render3d.render_server import RenderServer
 from synth.errors import did_you_mean
-from synth.sample import Sample, array, image, mask
-from synth.scene import Scene, SceneParams
+from synth import Sample, array, image, mask
+from synth import Scene, SceneParams
 
 # Class ids are fixed across recipes (0 = background and table), so class masks are comparable.
 CLASSES = ("cube", "cylinder", "cone", "sphere", "torus", "monkey", "extrusion", "loft")
@@ -148,7 +148,7 @@ class Tabletop3DParams(SceneParams):
 
 class Tabletop3DScene(Scene):
     """Draws every random value from `rng` into a plain spec, renders it in a BlenderProc subprocess
-    (see synth.compat.render_server) started on first use and reused, and derives the labels.
+    (see synth.render3d.render_server) started on first use and reused, and derives the labels.
 
     Not `isolated`: Blender never loads in the calling process, so the engine may render this scene in
     its driver process with --workers 1. The render subprocess stops on `close()` (the engine's pool
@@ -177,7 +177,7 @@ class Tabletop3DScene(Scene):
     @property
     def server(self) -> RenderServer:
         if self._server is None:
-            self._server = RenderServer("synth.blender_scene:render_tabletop")
+            self._server = RenderServer("synth.render3d.blender_scene:render_tabletop")
         return self._server
 
     def close(self) -> None:

@@ -11,12 +11,11 @@ import numpy as np
 from PIL import Image, ImageColor, ImageFilter
 from pydantic import Field
 
-from synth import sample as payload
-from synth.compat.trdg_shim import load_trdg
+from synth.text.trdg_shim import load_trdg
 from synth.errors import SynthError
-from synth.sample import Sample
-from synth.scene import Scene, SceneParams
-from synth.seeding import seed_global_state
+from synth import Sample, image as image_payload
+from synth import Scene, SceneParams
+from synth import seed_global_state
 from synth.text.boxes import char_boxes, mask_ids, word_boxes
 from synth.text.fonts import bundled_font_dir, font_name, fonts_covering, require_glyphs, resolve_font
 from synth.text.layout import Layout, change_thickness, warp
@@ -115,7 +114,7 @@ class TextLineScene(Scene):
             labels["crossed_sevens"] = crossed
         if len(text) == 1 and params.text.kind in ("number", "literal"):  # single-glyph classification sets
             labels["class"] = text
-        return Sample(payloads={"image": payload.image(np.ascontiguousarray(out))}, labels=labels,
+        return Sample(payloads={"image": image_payload(np.ascontiguousarray(out))}, labels=labels,
                       width=out.shape[1], height=out.shape[0])
 
     def _pick_font(self, text: str, params: TextLineParams, rng: np.random.Generator) -> str:

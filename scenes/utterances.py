@@ -8,11 +8,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from synth import sample as payload
 from synth.errors import SynthError, did_you_mean
-from synth.sample import Sample
-from synth.scene import Scene, SceneParams
-from synth.seeding import seed_global_state
+from synth import Sample, text_payload
+from synth import Scene, SceneParams
+from synth import seed_global_state
 from synth.text.grammar import Entity, Literal, TemplateError, entities, expand, parse, pick
 from synth.text.noise import AUGMENTERS, apply_chain
 from synth.text.sources import faker_call, faker_pool
@@ -119,7 +118,7 @@ class UtterancesScene(Scene):
         labels: dict[str, Any] = {"intent": intent, "text": text, "spans": spans, "template": template,
                                   "clean_text": clean, "clean_spans": clean_spans,
                                   "noise": list(params.noise.augmenters)}
-        return Sample(payloads={"text": payload.text(text)}, labels=labels)
+        return Sample(payloads={"text": text_payload(text)}, labels=labels)
 
 
 # a piece is (space_before, core text, space_after, entity label or None)

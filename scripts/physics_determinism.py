@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def drop_poses(request: dict[str, Any]) -> list[list[float]]:
     """Render-server handler (runs inside Blender): build the scene, drop it, return each object's
     local-to-world matrix. No rendering, so a run takes a second."""
-    from synth import blender_physics, blender_scene
+    from synth.render3d import physics as blender_physics
+    from synth.render3d import blender_scene
     bproc = blender_scene.import_blenderproc()
     spec = request["spec"]
     blender_scene._reset_scene(bproc)
@@ -43,7 +44,7 @@ def fingerprint(poses: list[list[float]]) -> str:
 
 def run(spec: dict[str, Any], method: str, runs: int, fresh: bool) -> tuple[Counter, float]:
     """Distinct pose sets over `runs` drops, and the largest coordinate difference to the first run."""
-    from synth.compat.render_server import RenderServer
+    from synth.render3d.render_server import RenderServer
     seen: Counter = Counter()
     first, spread = None, 0.0
     server = None
@@ -73,8 +74,8 @@ def main() -> None:
                                                 os.environ.get("PYTHONPATH", "")])
     import scenes.tabletop3d as tabletop
     from synth import api
-    from synth.plan import Plan
-    from synth.seeding import RENDER_STREAM, rng_for
+    from synth.recipe.plan import Plan
+    from synth.core.seeding import RENDER_STREAM, rng_for
     recipe = api.validate(args.recipe)
     spec = tabletop.draw_spec(Plan(recipe).params_for(args.index).params,
                               rng_for(recipe.seed, args.index, RENDER_STREAM))

@@ -8,8 +8,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synth.errors import SynthError
-from synth.sample import Payload, Sample
-from synth.scene import PretextTask
+from synth import Payload, Sample
+from synth import PretextTask
 
 # Seeds recorded in labels are drawn below 2**63 so they stay exact in JSON readers that use int64.
 _SEED_BOUND = 2**63 - 1

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from synth.sample import Sample, image
+from synth import Sample, image
 
-from .base import Task, TaskParams, input_image
+from ssl_tasks.base import Task, TaskParams, input_image
 
 JITTER_OPS = ("brightness", "contrast", "saturation", "hue")
 

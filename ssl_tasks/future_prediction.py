@@ -13,10 +13,10 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample, array
+from synth import Sample, array
 
-from .base import Task, TaskParams
-from .mlm import build_vocab, tokenize
+from ssl_tasks.base import Task, TaskParams
+from ssl_tasks.mlm import build_vocab, tokenize
 
 
 class CpcParams(TaskParams):

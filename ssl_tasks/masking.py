@@ -14,9 +14,9 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample
+from synth import Sample, pack_mask
 
-from .base import Task, TaskParams, input_image
+from ssl_tasks.base import Task, TaskParams, input_image
 
 
 def patch_grid(task: Task, img: np.ndarray, patch: int, field: str) -> tuple[int, int]:
@@ -26,16 +26,6 @@ def patch_grid(task: Task, img: np.ndarray, patch: int, field: str) -> tuple[int
         raise SynthError(f"image is {img.shape[1]}x{img.shape[0]} px, smaller than one {patch}px patch",
                          field=f"ssl.{task.name}.params.{field}")
     return rows, cols
-
-
-def pack_mask(mask: np.ndarray) -> str:
-    return np.packbits(np.asarray(mask, dtype=np.uint8).ravel()).tobytes().hex()
-
-
-def unpack_mask(mask_hex: str, shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """Inverse of `pack_mask`: the uint8 0/1 mask of the given shape."""
-    n = int(np.prod(shape))
-    return np.unpackbits(np.frombuffer(bytes.fromhex(mask_hex), np.uint8))[:n].reshape(shape)
 
 
 def random_masking(n: int, ratio: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

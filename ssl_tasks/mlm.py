@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from synth.sample import Sample, array, text
+from synth import Sample, array, text_payload
 
-from .base import Task, TaskParams, input_text
+from ssl_tasks.base import Task, TaskParams, input_text
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 UNK_ID, MASK_ID = 1, 4
@@ -75,9 +75,9 @@ class Mlm(Task):
         kinds = np.where(to_mask, "mask", np.where(to_random, "random", "keep"))
         payloads = {"input_ids": self.put(sample, "input_ids", array(inputs)),
                     "labels": self.put(sample, "labels", array(labels)),
-                    "masked_text": self.put(sample, "masked_text", text(" ".join(vocab[i] for i in inputs)))}
+                    "masked_text": self.put(sample, "masked_text", text_payload(" ".join(vocab[i] for i in inputs)))}
         if p.vocab is None:
-            payloads["vocab"] = self.put(sample, "vocab", text("\n".join(vocab)))
+            payloads["vocab"] = self.put(sample, "vocab", text_payload("\n".join(vocab)))
         return {
             "num_tokens": n,
             "positions": [int(i) for i in positions],

@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample, array
+from synth import Sample, array
 
-from .base import Task, TaskParams, input_image
+from ssl_tasks.base import Task, TaskParams, input_image
 
 # Label k -> (row, col) offset of the neighbour from the centre cell, row-major around the centre.
 NEIGHBOUR_OFFSETS: tuple[tuple[int, int], ...] = (

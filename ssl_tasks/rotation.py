@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from synth.sample import Sample, image
+from synth import Sample, image
 
-from .base import Task, TaskParams, input_image
+from ssl_tasks.base import Task, TaskParams, input_image
 
 
 class RotationParams(TaskParams):

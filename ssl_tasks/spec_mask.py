@@ -10,9 +10,9 @@ import numpy as np
 from pydantic import Field
 
 from synth.errors import SynthError
-from synth.sample import Sample, array
+from synth import Sample, array
 
-from .base import Task, TaskParams, input_audio
+from ssl_tasks.base import Task, TaskParams, input_audio
 
 # Park et al. 2019, Table 1: time-warp W, frequency mask width F and count mF, time mask width T,
 # time mask upper bound p (fraction of frames) and count mT.

@@ -7,18 +7,18 @@ from typing import Any, Callable
 
 from typing import TYPE_CHECKING
 
-from .recipe import Recipe, RecipeModel, load_recipe
+from synth.recipe import Recipe, RecipeModel, load_recipe
 
 if TYPE_CHECKING:  # heavy modules (Lance, DuckDB) load on first use, so `synth validate` starts fast
     import pyarrow as pa
 
-    from .generate import GenerateResult
-    from .manifest import VersionInfo
-    from .workspace import Workspace
+    from synth.engine.generate import GenerateResult
+    from synth.store.manifest import VersionInfo
+    from synth.store.workspace import Workspace
 
 
 def _ws(workspace: str | Workspace | None, create: bool = False) -> Workspace:
-    from .workspace import Workspace
+    from synth.store.workspace import Workspace
     return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace, create=create)
 
 
@@ -28,7 +28,7 @@ def validate(path: str | Path, overrides: dict[str, Any] | None = None) -> Recip
 
 def open_workspace(root: str | None = None, *, create: bool = False,
                    storage_options: dict[str, Any] | None = None) -> Workspace:
-    from .workspace import Workspace
+    from synth.store.workspace import Workspace
     return Workspace.open(root, create=create, storage_options=storage_options)
 
 
@@ -37,8 +37,8 @@ def generate(recipe: str | Path | Recipe, workspace: str | Workspace | None = No
              progress: Callable[[int, int], None] | None = None,
              storage_options: dict[str, Any] | None = None,
              executor_options: dict[str, Any] | None = None) -> GenerateResult:
-    from .generate import generate as _generate
-    from .workspace import Workspace
+    from synth.engine.generate import generate as _generate
+    from synth.store.workspace import Workspace
 
     r = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if count is not None:
@@ -63,7 +63,7 @@ def query(sql: str, workspace: str | Workspace | None = None, version: int | str
     try:
         return con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
-        from .errors import SynthError
+        from synth.errors import SynthError
         raise SynthError(f"query failed: {str(exc).splitlines()[0]}", field="SQL") from None
     finally:
         con.close()
@@ -127,5 +127,14 @@ def ssl_apply(task: str, params: Any = None, workspace: str | Workspace | None =
               version: int | str | None = None, workers: int = 1, message: str | None = None) -> Any:
     """Compute pretext labels for the rows of a stored version (real data too); commits a new version
     unless nothing changes."""
-    from .ssl_apply import apply_to_version
+    from synth.data.pretext import apply_to_version
     return apply_to_version(_ws(workspace), task, params, version=version, workers=workers, message=message)
+
+
+def export(out: str | Path, fmt: str, workspace: str | Workspace | None = None, *,
+           version: int | str | None = None, shard_rows: int = 1000, recipe: str | None = None,
+           single_file: bool = False, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Export a version (labels as current at that version) as `fmt` (see `synth export --help`)."""
+    from synth.exporters.dispatch import export_version
+    return export_version(_ws(workspace), fmt, out, version, shard_rows=shard_rows, recipe=recipe,
+                          single_file=single_file, kinds=kinds)

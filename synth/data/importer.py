@@ -19,11 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import SynthError
-from ..manifest import rows_to_table
-from ..plan import assign_split
-from ..sample import canonical_json
-from ..workspace import Workspace
+from synth.errors import SynthError
+from synth.store.manifest import rows_to_table
+from synth.recipe.plan import assign_split
+from synth.codecs.canonical import canonical_json
+from synth.store.workspace import Workspace
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
@@ -323,7 +323,7 @@ def scan_audio(root: str | Path, labels_file: str | Path | None = None) -> tuple
 # -- commit -----------------------------------------------------------------------------------------
 
 def import_items(ws: Workspace, kind: str, items: list[Item], skipped: int, opts: ImportOptions) -> ImportResult:
-    from .commit import commit
+    from synth.store.commit import commit
 
     existing = _existing_real_ids(ws)
     rows, seen, dupes = [], set(existing), 0

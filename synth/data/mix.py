@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import SynthError
-from ..manifest import SCHEMA
-from ..workspace import Workspace
+from synth.errors import SynthError
+from synth.store.manifest import SCHEMA
+from synth.store.workspace import Workspace
 
 ORIGINS = ("real", "synthetic")
 TAKE_BATCH = 65_536  # rows fetched per Lance take while committing: bounds the mix's peak memory
@@ -154,7 +154,7 @@ def _mask(n: int, indices: pa.Array) -> pa.Array:
 
 def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None = None, *,
         max_rows: int | None = None, stratify: str | None = None, message: str | None = None) -> MixResult:
-    from .commit import commit
+    from synth.store.commit import commit
 
     if not sources:
         raise SynthError("give at least one --from NAME:VERSION", field="--from")

@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import SynthError
-from ..workspace import Workspace
-from .hashing import row_hashes
+from synth.errors import SynthError
+from synth.store.workspace import Workspace
+from synth.store.hashing import row_hashes
 
 EXCLUDED = "excluded"  # synthetic rows that share a group with real rows of a real-only split
 COLUMNS = ("sample_id", "group_key", "source", "recipe_name", "recipe_hash", "scene", "origin")
@@ -85,7 +85,7 @@ def group_keys(table: pa.Table, key: str) -> list[str]:
 
 def assign_splits(ws: Workspace, fractions: dict[str, float], *, group_key: str = "sample_id",
                   real_only: tuple[str, ...] = ("test",), message: str | None = None) -> SplitResult:
-    from .commit import commit
+    from synth.store.commit import commit
 
     unknown = set(real_only) - set(fractions)
     if unknown:

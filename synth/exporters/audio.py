@@ -6,12 +6,11 @@ import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
-from ..errors import SynthError
-from .records import by_split
+from synth.errors import SynthError
+from synth.exporters.records import by_split
 
 
 def export_audio(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, key: str = "audio") -> dict:

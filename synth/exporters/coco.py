@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..sample import decode_blob
+from synth.core.sample import decode_blob
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .pretext import BLOB, Column, derived_payloads, plan_columns, task_targets
-from .records import by_split, media_name
+from synth.exporters.pretext import BLOB, Column, derived_payloads, plan_columns, task_targets
+from synth.exporters.records import by_split, media_name
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 from each task's label record so a new task exports without changes here."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ def column_name(task: str, key: str) -> str:
 
 def unpacked_mask(record: dict[str, Any], mask_hex: str) -> list[bool]:
     """A `mask_hex` as row-major bools, as long as the grid the task recorded (all bits if it recorded none)."""
-    from ssl_tasks.masking import unpack_mask
+    from synth.codecs.masks import unpack_mask
     bits = len(mask_hex) * 4
     for key in _MASK_SHAPES:
         shape = record.get(key)

@@ -6,6 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from synth.errors import SynthError
+
 EXCLUDED = "excluded"
 
 
@@ -29,3 +31,14 @@ def media_name(r: dict[str, Any], payload: str) -> str:
     p = r["payloads"][payload]
     return f"{r['sample_id']}.{payload}.{p.get('format') or 'bin'}" if payload not in ("image", "audio") \
         else f"{r['sample_id']}.{p.get('format') or 'bin'}"
+
+
+def require_images(table: pa.Table, what: str) -> None:
+    """Refuse an empty version, or one with rows that carry no image (image exports and previews)."""
+    if table.num_rows == 0:
+        raise SynthError(f"nothing to {what}: the version has no rows", field="--version")
+    missing = [r["sample_id"] for r in table.select(["sample_id", "payloads"]).to_pylist()
+               if "image" not in json.loads(r["payloads"] or "{}")]
+    if missing:
+        raise SynthError(f"cannot {what} {len(missing)} rows without an 'image' payload (e.g. {missing[0]}); "
+                         "image exports need an image dataset", field="--version")

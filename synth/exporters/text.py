@@ -9,7 +9,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import SynthError
+from synth.errors import SynthError
+from synth.store.lineage import current_table
+from synth.store.workspace import Workspace
 
 SPAN_TYPE = pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string())]))
 SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("intent", pa.string()),
@@ -65,11 +67,9 @@ def export_table(manifest: pa.Table, out_dir: str | Path, formats: tuple[str, ..
     return written
 
 
-def export_workspace(workspace: str, out_dir: str | Path, version: int | str | None = None,
+def export_workspace(ws: Workspace, out_dir: str | Path, version: int | str | None = None,
                      formats: tuple[str, ...] = ("jsonl", "parquet")) -> list[Path]:
-    from .. import api  # the engine's public API; imported late so the table exporter stands alone
-    ws = api.open_workspace(workspace)
-    return export_table(ws.manifest.to_table(version=version), out_dir, formats)
+    return export_table(current_table(ws, version), out_dir, formats)
 
 
 def _jsonl(rec: dict[str, Any]) -> dict[str, Any]:

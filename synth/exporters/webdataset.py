@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .pretext import derived_payloads, task_targets
-from .records import by_split
+from synth.exporters.pretext import derived_payloads, task_targets
+from synth.exporters.records import by_split
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pyarrow as pa
 
-from ..sample import decode_blob
-from .coco import categories, rows
+from synth.core.sample import decode_blob
+from synth.exporters.coco import categories, rows
 
 
 def export_yolo(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, task: str = "detect",

@@ -2,7 +2,7 @@
 audio synthesis and augmentation kernels (synth.ops.audio, synth.ops.audio_augment)."""
 from __future__ import annotations
 
-from .base import AnnotatedImage, ImageOp, OpParams
-from .pipeline import OPS, PhotoParams, apply_photo_pipeline, build_ops, get_op
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams
+from synth.ops.pipeline import OPS, PhotoParams, apply_photo_pipeline, build_ops, get_op
 
 __all__ = ["AnnotatedImage", "ImageOp", "OpParams", "OPS", "PhotoParams", "apply_photo_pipeline", "build_ops", "get_op"]

@@ -9,8 +9,8 @@ import audiomentations as am
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..seeding import seed_global_state
-from . import audio as A
+from synth.core.seeding import seed_global_state
+from synth.ops import audio as A
 
 
 class _Group(BaseModel):

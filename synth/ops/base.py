@@ -105,7 +105,6 @@ class AnnotatedImage:
         return self.depth
 
     def _materialise_geometry(self) -> None:
-        from .camera import plane_and_depth
         H, mm, C, axis = self.camera_geometry
         self.plane_xy, self.depth = plane_and_depth(H, mm, C, axis, self.width, self.height)
         self.camera_geometry = None
@@ -491,3 +490,16 @@ def _sample_field_small(field_: np.ndarray, pts: np.ndarray, scale: float) -> np
     top = field_[y0, x0] * (1 - fx) + field_[y0, x1] * fx
     bot = field_[y1, x0] * (1 - fx) + field_[y1, x1] * fx
     return top * (1 - fy) + bot * fy
+
+
+def plane_and_depth(H: np.ndarray, mm_per_px: float, C: np.ndarray, axis: np.ndarray, w: int, h: int,
+                    step: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Plane position (mm) and depth along the optical axis (mm) of every output pixel, computed on a
+    coarse grid and interpolated: both are smooth, so this is exact to well under a pixel's worth."""
+    Hinv = np.linalg.inv(H)
+
+    def plane_and_z(q: np.ndarray) -> np.ndarray:
+        pts = _apply_h(Hinv, q) * mm_per_px
+        return np.c_[pts, (np.c_[pts, np.zeros(len(pts))] - C) @ axis]
+    m = dense_map(plane_and_z, w, h, step)
+    return np.ascontiguousarray(m[..., :2]), np.maximum(m[..., 2], 1.0)

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..jpegio import jpeg_round_trip
-from .base import AnnotatedImage, ImageOp, OpParams, _apply_h, dense_map, upsample
+from synth.codecs.jpeg import jpeg_round_trip
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams, upsample
 
 
 class CameraPose(ImageOp):
@@ -67,19 +67,6 @@ def _rot(yaw: float, pitch: float, roll: float) -> np.ndarray:
     Rx = np.array([[1, 0, 0], [0, np.cos(b), np.sin(b)], [0, -np.sin(b), np.cos(b)]])
     Rz = np.array([[np.cos(c), np.sin(c), 0], [-np.sin(c), np.cos(c), 0], [0, 0, 1]])
     return Rz @ Rx @ Ry
-
-
-def plane_and_depth(H: np.ndarray, mm_per_px: float, C: np.ndarray, axis: np.ndarray, w: int, h: int,
-                    step: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Plane position (mm) and depth along the optical axis (mm) of every output pixel, computed on a
-    coarse grid and interpolated: both are smooth, so this is exact to well under a pixel's worth."""
-    Hinv = np.linalg.inv(H)
-
-    def plane_and_z(q: np.ndarray) -> np.ndarray:
-        pts = _apply_h(Hinv, q) * mm_per_px
-        return np.c_[pts, (np.c_[pts, np.zeros(len(pts))] - C) @ axis]
-    m = dense_map(plane_and_z, w, h, step)
-    return np.ascontiguousarray(m[..., :2]), np.maximum(m[..., 2], 1.0)
 
 
 class DefocusBlur(ImageOp):

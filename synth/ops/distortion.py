@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams, sample_field
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams, sample_field
 
 
 def smooth_noise(h: int, w: int, scale_px: float, rng: np.random.Generator, octaves: int = 1) -> np.ndarray:

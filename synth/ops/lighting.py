@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams
 
 
 def _normals(img: AnnotatedImage) -> np.ndarray:

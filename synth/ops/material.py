@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from .base import AnnotatedImage, ImageOp, OpParams, copy_labels
-from .distortion import smooth_noise
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams, copy_labels
+from synth.ops.distortion import smooth_noise
 
 TextureKind = Literal["plain", "noise", "wood", "marble", "fabric", "paper"]
 

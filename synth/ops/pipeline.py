@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..errors import SynthError, did_you_mean
-from . import camera as cam
-from . import distortion as dist
-from . import lighting as light
-from . import material as mat
-from .base import AnnotatedImage, ImageOp, OpParams
+from synth.errors import SynthError, did_you_mean
+from synth.ops import camera as cam
+from synth.ops import distortion as dist
+from synth.ops import lighting as light
+from synth.ops import material as mat
+from synth.ops.base import AnnotatedImage, ImageOp, OpParams
 
 OPS: dict[str, type[ImageOp]] = {c.name: c for c in (
     light.AmbientLight, light.DirectionalLight, light.PointLight, light.CameraFlash, light.CastShadow,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import sample_field
-from .distortion import smooth_noise
+from synth.ops.base import sample_field
+from synth.ops.distortion import smooth_noise
 
 FIELD_CELL = 4  # the crinkle field lives on a grid of 4x4 sheet pixels; it is far smoother than that
 MAX_DISP_GRADIENT = 0.5

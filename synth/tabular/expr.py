@@ -64,7 +64,7 @@ class Expression:
         if known_columns is not None:
             unknown = sorted(self.names - known_columns)
             if unknown:
-                from ..errors import did_you_mean
+                from synth.errors import did_you_mean
                 raise ExpressionError(f"expression {source!r} names unknown column '{unknown[0]}'"
                                       f"{did_you_mean(unknown[0], known_columns)}; known: "
                                       f"{', '.join(sorted(known_columns))}")

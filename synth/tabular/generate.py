@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..errors import did_you_mean
-from .expr import Expression
-from .spec import (COPULA_TYPES, BooleanColumn, CategoricalColumn, CorrelationMatrix, DatetimeColumn,
+from synth.errors import did_you_mean
+from synth.tabular.expr import Expression
+from synth.tabular.spec import (COPULA_TYPES, BooleanColumn, CategoricalColumn, CorrelationMatrix, DatetimeColumn,
                    DerivedColumn, FakerColumn, IdColumn, NumericColumn, TargetSpec)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import stats
 
-from .expr import Expression
+from synth.tabular.expr import Expression
 
 
 class _Spec(BaseModel):

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from fontTools.ttLib import TTFont
 
-from ..compat.trdg_shim import trdg_package_dir
-from ..errors import SynthError, did_you_mean
+from synth.text.trdg_shim import trdg_package_dir
+from synth.errors import SynthError, did_you_mean
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 # trdg ships fonts per script; languages without their own folder use the latin set (as trdg does)

@@ -7,7 +7,7 @@ import numpy as np
 from pydantic import Field
 from scipy.ndimage import gaussian_filter
 
-from ..scene import SceneParams
+from synth.core.scene import SceneParams
 
 
 class Layout(SceneParams):

@@ -6,8 +6,8 @@ import os
 from functools import lru_cache
 from typing import Callable
 
-from ..errors import SynthError
-from .wordnet import DebianWordNet, require_wordnet
+from synth.errors import SynthError
+from synth.text.wordnet import DebianWordNet, require_wordnet
 
 SPELLING_DICT = os.path.join(os.path.dirname(__file__), "..", "data", "spelling_en.txt")
 AUGMENTERS = ("keyboard", "ocr", "char_insert", "char_substitute", "char_swap", "char_delete",

@@ -12,9 +12,9 @@ from typing import Callable, Literal
 import numpy as np
 from pydantic import Field
 
-from ..compat.trdg_shim import trdg_package_dir
-from ..errors import SynthError, did_you_mean
-from ..scene import SceneParams
+from synth.text.trdg_shim import trdg_package_dir
+from synth.errors import SynthError, did_you_mean
+from synth.core.scene import SceneParams
 
 DEFAULT_CHARSET = string.ascii_letters + string.digits
 

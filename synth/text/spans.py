@@ -14,7 +14,7 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import Any, Sequence
 
-from .noise import MARK, WORD_LEVEL, augmenter
+from synth.text.noise import MARK, WORD_LEVEL, augmenter
 
 JOIN = "\ue001"  # stands for a space inside a protected entity token
 Run = tuple[str, int]

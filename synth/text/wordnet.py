@@ -9,7 +9,7 @@ import os
 import re
 from functools import lru_cache
 
-from ..errors import SynthError
+from synth.errors import SynthError
 
 POS_FILES = ("noun", "verb", "adj", "adv")
 ADJ_MARKER = re.compile(r"\((a|p|ip)\)$")

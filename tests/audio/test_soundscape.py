@@ -14,7 +14,7 @@ import soundfile as sf
 
 from scenes.soundscape import SoundscapeParams, SoundscapeScene
 from synth.ops import audio as A
-from synth.seeding import RENDER_STREAM, rng_for
+from synth.core.seeding import RENDER_STREAM, rng_for
 
 SCENE = SoundscapeScene()
 

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synth.data import lineage
-from synth.data.hashing import fingerprint, row_hashes
+from synth.store import lineage
+from synth.data.corrections import Correction, commit_corrections
+from synth.store.hashing import fingerprint, row_hashes
 from synth.data.importer import import_data
 from synth.errors import SynthError
 from synth.data.splits import bulk_assign
-from synth.manifest import SCHEMA, fingerprint_of, row_hash
-from synth.plan import assign_split
-from synth.workspace import Workspace
+from synth.store.manifest import SCHEMA, fingerprint_of, row_hash
+from synth.recipe.plan import assign_split
+from synth.store.workspace import Workspace
 
 TRICKY = ['plain', 'q"uote\\back/slash', "é ü 中 😀", "\x00\x01\x0b\x1f\x7f", "\n\t\r\b\f", "\\u000B", ""]
 
@@ -61,13 +62,13 @@ def test_bulk_corrections_refuse_unknown_samples_and_foreign_parents(image_dir: 
     a, b = ws.manifest.to_table().column("sample_id").to_pylist()[:2]
     before = ws.manifest.latest_version()
     with pytest.raises(SynthError, match="unknown sample id.*nope"):
-        lineage.commit_corrections(ws, [lineage.Correction(a, {"class": "x"}), lineage.Correction("nope", {})],
+        commit_corrections(ws, [Correction(a, {"class": "x"}), Correction("nope", {})],
                                    message="m")
     with pytest.raises(SynthError, match=f"not labels of sample {b}"):
-        lineage.commit_corrections(ws, [lineage.Correction(a, {"class": "x"}, [lineage.root_id(a)]),
-                                        lineage.Correction(b, {"class": "y"}, [lineage.root_id(a)])], message="m")
+        commit_corrections(ws, [Correction(a, {"class": "x"}, [lineage.root_id(a)]),
+                                        Correction(b, {"class": "y"}, [lineage.root_id(a)])], message="m")
     assert ws.manifest.latest_version() == before
-    v = lineage.commit_corrections(ws, [lineage.Correction(a, {"class": "x"}), lineage.Correction(b, {"class": "y"})],
+    v = commit_corrections(ws, [Correction(a, {"class": "x"}), Correction(b, {"class": "y"})],
                                    message="m")
     hist = lineage.history(ws, a)
     assert hist[-1]["parents"] == [lineage.root_id(a)] and hist[-1]["version"] == v and hist[-1]["current"]

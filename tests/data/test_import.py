@@ -13,7 +13,7 @@ import soundfile as sf
 
 from synth.data.importer import ImportOptions, import_data
 from synth.errors import SynthError
-from synth.workspace import Workspace
+from synth.store.workspace import Workspace
 
 
 def _ws(path: str) -> Workspace:

@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synth.data import lineage
-from synth.data.export import export_version
+from synth.store import lineage
+from synth.data.corrections import Correction, commit_corrections, read_corrections_csv, resolve_changes
+from synth.exporters.dispatch import export_version
 from synth.data.importer import import_data
 from synth.errors import SynthError
-from synth.workspace import Workspace
+from synth.store.workspace import Workspace
 
 
 def _correct(ws: Workspace, sid: str, cls: str, parents: list[str] | None = None) -> int:
-    items = lineage.resolve_changes(ws, [lineage.Correction(sid, {"__set__": {"class": cls}}, parents)])
-    return lineage.commit_corrections(ws, items, message=f"{sid} -> {cls}")
+    items = resolve_changes(ws, [Correction(sid, {"__set__": {"class": cls}}, parents)])
+    return commit_corrections(ws, items, message=f"{sid} -> {cls}")
 
 
 def test_dag_history_and_consensus_merge(image_dir: Path, ws_path: str) -> None:
@@ -53,11 +54,11 @@ def test_corrections_csv_validates_before_commit(image_dir: Path, ws_path: str, 
     bad.write_text(f"sample_id,class\n{ids[0]},x\nnot-a-sample,y\n")
     before = ws.manifest.latest_version()
     with pytest.raises(SynthError, match="not-a-sample"):
-        lineage.commit_corrections(ws, lineage.resolve_changes(ws, lineage.read_corrections_csv(bad)), message="m")
+        commit_corrections(ws, resolve_changes(ws, read_corrections_csv(bad)), message="m")
     assert ws.manifest.latest_version() == before
     good = tmp_path / "good.csv"
     good.write_text(f"sample_id,class,note\n{ids[0]},x,typo\n{ids[1]},y,\n")
-    v = lineage.commit_corrections(ws, lineage.resolve_changes(ws, lineage.read_corrections_csv(good)), message="m")
+    v = commit_corrections(ws, resolve_changes(ws, read_corrections_csv(good)), message="m")
     assert lineage.history(ws, ids[0])[-1] | {"created": 0} == lineage.history(ws, ids[0])[-1] | {"created": 0}
     assert lineage.history(ws, ids[0])[-1]["note"] == "typo" and lineage.history(ws, ids[0])[-1]["version"] == v
 

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from synth.data import lineage
-from synth.data.commit import version_fingerprint
-from synth.data.diff import diff
+from synth.store import lineage
+from synth.data.corrections import Correction, commit_corrections, resolve_changes
+from synth.store.commit import version_fingerprint
+from synth.store.diff import diff
 from synth.data.importer import import_data
 from synth.data.mix import mix
 from synth.data.splits import assign_splits, check
-from synth.data.verify import verify
+from synth.store.verify import verify
 from synth.errors import SynthError
-from synth.workspace import Workspace
+from synth.store.workspace import Workspace
 
 
 def test_mix_ratio_deterministic_and_bad_sources(image_dir: Path, ws_path: str, synthetic) -> None:
@@ -57,8 +58,8 @@ def test_splits_real_only_group_key_and_check(image_dir: Path, ws_path: str, syn
     assert check(ws).ok
     assert verify(ws).ok
     # a row moved by hand into another split than its group is a leak that --check names
-    from synth.data.commit import commit
-    from synth.manifest import rows_to_table
+    from synth.store.commit import commit
+    from synth.store.manifest import rows_to_table
     t = ws.manifest.to_table().to_pylist()
     first = next(r for r in t if r["origin"] == "real")
     for r in t:
@@ -102,7 +103,7 @@ def test_diff_tags_and_corrections(image_dir: Path, ws_path: str, tmp_path: Path
     ws.manifest.tag("baseline", v1)
     v2 = import_data(ws, "images", image_dir).version
     sid = ws.manifest.to_table(v1).column("sample_id")[0].as_py()
-    v3 = lineage.commit_corrections(ws, lineage.resolve_changes(ws, [lineage.Correction(sid, {"__set__": {"class": "lynx"}})]),
+    v3 = commit_corrections(ws, resolve_changes(ws, [Correction(sid, {"__set__": {"class": "lynx"}})]),
                                     message="fix")
     d = diff(ws, "baseline", v3)
     assert (d["added"], d["removed"], d["labels_changed"]) == (6, 0, 1)
@@ -117,10 +118,10 @@ def test_diff_tags_and_corrections(image_dir: Path, ws_path: str, tmp_path: Path
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from synth.workspace import Workspace
+    from synth.store.workspace import Workspace
     from synth.data.importer import import_data
     from synth.data.splits import assign_splits
-    from synth.data.commit import ConcurrentCommit
+    from synth.store.commit import ConcurrentCommit
     ws = Workspace.open(sys.argv[1])
     while time.time() < float(sys.argv[3]):
         time.sleep(0.001)

@@ -13,7 +13,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from synth import api  # noqa: E402
-from synth.executors_ray import CRASH_HOOK  # noqa: E402
+from synth.engine.executors.ray import CRASH_HOOK  # noqa: E402
 
 RECIPE = """name: {name}
 scene: shapes
@@ -76,7 +76,8 @@ def test_worker_killed_mid_shard_is_retried_to_the_same_result(local_ray, tmp_pa
 
 
 def test_sweep_on_ray_matches_the_local_sweep(local_ray, tmp_path, write_recipe):
-    from synth.sweep import load_sweep, run_sweep
+    from synth.data.sweep import run_sweep
+    from synth.recipe.sweep import load_sweep
 
     write_recipe(RECIPE.format(name="ray_sweep"), "base.yaml")
     path = write_recipe("name: rs\nrecipe: base.yaml\ncount: 8\nsweep:\n  params.num_objects: [1, 3]\n", "sweep.yaml")

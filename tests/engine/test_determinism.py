@@ -7,7 +7,7 @@ import json
 import pytest
 
 from synth import api
-from synth.plan import Plan
+from synth.recipe.plan import Plan
 
 BASE = """
 name: det

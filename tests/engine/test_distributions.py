@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from synth import distributions as D
+from synth.recipe import distributions as D
 
 N = 4000
 ALPHA = 1e-3
@@ -89,7 +89,7 @@ def test_support_of_each_distribution():
 
 def test_cycle_balances_values_by_index(write_recipe):
     from synth import api
-    from synth.plan import Plan
+    from synth.recipe.plan import Plan
     recipe = api.validate(write_recipe("name: c\nscene: shapes\ncount: 12\n"
                                        "params: {num_objects: {cycle: [1, 2, 3]}}\n"))
     drawn = [Plan(recipe).params_for(i).recorded["num_objects"] for i in range(12)]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synth.jpegio import decode_jpeg, encode_jpeg, jpeg_round_trip
-from synth.sample import image
+from synth.codecs.jpeg import decode_jpeg, encode_jpeg, jpeg_round_trip
+from synth.core.sample import image
 
 RNG = np.random.default_rng(7)
 SMOOTH = cv2.GaussianBlur(RNG.integers(0, 256, (96, 128, 3), dtype=np.uint8), (0, 0), 3)  # photo-like

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synth.pngio import encode_png
-from synth.sample import image, mask
+from synth.codecs.png import encode_png
+from synth.core.sample import image, mask
 
 CASES = [((37, 53), np.uint8), ((37, 53, 3), np.uint8), ((37, 53, 4), np.uint8), ((37, 53, 2), np.uint8),
          ((29, 31), np.uint16), ((29, 31, 3), np.uint16), ((1, 1), np.uint8), ((1, 300, 3), np.uint8)]

@@ -7,8 +7,8 @@ import pytest
 
 from synth import api
 from synth.errors import SynthError
-from synth.generate import Producer
-from synth.pool import LocalPool, run_pool
+from synth.engine.producer import Producer
+from synth.engine.executors.local import LocalPool, run_pool
 
 RECIPE = """name: pool
 scene: shapes
@@ -64,6 +64,6 @@ def test_memory_workspace_refuses_helpers(write_recipe):
 
 
 def test_rendering_processes_keep_freed_memory():
-    from synth.memory import keep_freed_memory
+    from synth.engine.memory import keep_freed_memory
     assert keep_freed_memory() is True  # glibc took both thresholds (Linux, as CI and this project run)
     assert keep_freed_memory() is True  # once per process; later calls are no-ops

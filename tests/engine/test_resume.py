@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from synth import api
-from synth.store import sha256
+from synth.store.blobs import sha256
 
 RECIPE = """name: resume
 scene: shapes

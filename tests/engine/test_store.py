@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from synth import api
-from synth.store import Store, sha256
+from synth.store.blobs import Store, sha256
 
 RECIPE = """name: s3
 scene: shapes

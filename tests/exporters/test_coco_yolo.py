@@ -12,7 +12,7 @@ from pycocotools.coco import COCO
 from scenes.receipt import ReceiptParams, ReceiptScene
 from synth.exporters.coco import export_coco
 from synth.exporters.yolo import export_yolo
-from synth.sample import canonical_json
+from synth.codecs.canonical import canonical_json
 
 
 def _table(n: int = 3) -> tuple[pa.Table, dict[str, bytes]]:
@@ -42,7 +42,7 @@ def test_coco_export_loads_in_pycocotools_and_matches_the_manifest(tmp_path):
         anns = coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
         labels = json.loads(row["labels"])
         assert len(anns) == len(labels["objects"]) == 1
-        from synth.sample import decode_blob
+        from synth.core.sample import decode_blob
         mask = decode_blob("mask", store[json.loads(row["payloads"])["mask"]["hash"]])
         m = coco.annToMask(anns[0])
         assert (m == (mask == 1)).all() and anns[0]["area"] == m.sum()

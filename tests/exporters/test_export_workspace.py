@@ -14,7 +14,7 @@ from pycocotools.coco import COCO
 
 from synth import api
 from synth.cli import main
-from synth.sample import decode_blob
+from synth.core.sample import decode_blob
 
 SHAPES = """
 name: shapes_small

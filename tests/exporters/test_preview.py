@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.receipt import ReceiptParams, ReceiptScene
-from synth.preview import TILE, contact_sheet, draw_labels, varying_keys
+from synth.report.preview import TILE, contact_sheet, draw_labels, varying_keys
 
 
 def test_contact_sheet_has_a_tile_per_sample_with_labels_drawn():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synth import api
-from synth.yamlio import load
+from synth.recipe.yamlio import load
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = [Path(p) for p in sorted(glob.glob(str(ROOT / "recipes" / "*.yaml")))]
@@ -36,6 +36,6 @@ def test_recipe_validates_and_generates(path, tmp_path):
 
 
 def test_there_are_recipes_for_every_registered_scene():
-    from synth.scene import scene_names
+    from synth.core.scene import scene_names
     used = {api.validate(p).model.scene for p in RECIPES if not is_sweep(p)}
     assert set(scene_names()) <= used

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from synth import api
-from synth.report import SECTIONS
-from synth.sweep import load_sweep, run_sweep
+from synth.report.card import SECTIONS
+from synth.data.sweep import run_sweep
+from synth.recipe.sweep import load_sweep
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

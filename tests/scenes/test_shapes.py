@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from synth import api
-from synth.plan import Plan
-from synth.seeding import RENDER_STREAM, rng_for
+from synth.recipe.plan import Plan
+from synth.core.seeding import RENDER_STREAM, rng_for
 
 RECIPE = """name: shapes-test
 scene: shapes

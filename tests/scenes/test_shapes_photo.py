@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scenes.shapes import ShapesScene
-from synth.distributions import Constant
+from synth.recipe.distributions import Constant
 
 GEOMETRY = {"enabled": True,
             "camera": {"tilt_deg": 30, "pan_deg": 40, "roll_deg": 10, "zoom": 1.1, "auto_exposure": False, "iso": 50},

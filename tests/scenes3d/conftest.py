@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from synth import api
-from synth.generate import GenerateResult
-from synth.sample import decode_blob
-from synth.workspace import Workspace
+from synth.engine.generate import GenerateResult
+from synth.core.sample import decode_blob
+from synth.store.workspace import Workspace
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "tabletop3d.yaml"
 COUNT = 2
@@ -37,7 +37,7 @@ def render_processes() -> set[int]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if argv[0] == sys.executable.encode() and b"synth.compat.render_server" in argv:
+        if argv[0] == sys.executable.encode() and b"synth.render3d.render_server" in argv:
             if process_state(int(entry)) not in (None, "Z"):
                 pids.add(int(entry))
     return pids

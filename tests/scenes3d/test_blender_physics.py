@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import scenes.tabletop3d as tabletop
-from synth.blender_physics import surface_centroid
+from synth.render3d.physics import surface_centroid
 
 
 def _triangles(faces: list[list[int]]) -> np.ndarray:

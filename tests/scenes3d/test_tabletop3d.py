@@ -18,10 +18,10 @@ from tabletop3d_owner import tiny_render_digest
 
 import scenes.tabletop3d as tabletop
 from synth import api
-from synth.compat.blenderproc_compat import APT_PACKAGES, missing_library_message
-from synth.pool import run_pool
-from synth.manifest import rows_to_table
-from synth.plan import Plan
+from synth.render3d.blenderproc_compat import APT_PACKAGES, missing_library_message
+from synth.engine.executors.local import run_pool
+from synth.store.manifest import rows_to_table
+from synth.recipe.plan import Plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -211,7 +211,7 @@ def test_bad_params_are_rejected_with_the_field_named(change, field, words):
 def test_missing_3d_extra_gives_install_instructions():
     # `sys.modules[name] = None` is Python's own way of making `import name` fail as if absent
     code = ("import sys; sys.modules['bpy'] = None\n"
-            "from synth.compat.blenderproc_compat import import_blenderproc\n"
+            "from synth.render3d.blenderproc_compat import import_blenderproc\n"
             "from synth.errors import SynthError\n"
             "try:\n    import_blenderproc()\nexcept SynthError as e:\n    print(e); sys.exit(e.exit_code)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -6,7 +6,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from synth.exporters.coco import export_coco
-from synth.sample import decode_blob
+from synth.core.sample import decode_blob
 
 
 def test_coco_export_of_tabletop3d_matches_the_masks(in_process_run, tmp_path):

@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from synth.sample import Sample, image
-from synth.scene import get_task
-from synth.seeding import rng_for
+from synth.core.sample import Sample, image
+from synth.core.scene import get_task
+from synth.core.seeding import rng_for
 
 
 def noise_image(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -10,17 +10,17 @@ import pyarrow as pa
 import pytest
 
 from ssl_tasks.jigsaw import permutation_set
-from ssl_tasks.masking import unpack_mask
+from synth.codecs.masks import unpack_mask
 from synth import api, cli
-from synth.manifest import rows_to_table
-from synth.sample import Payload, decode_blob, image, row
+from synth.store.manifest import rows_to_table
+from synth.core.sample import Payload, decode_blob, image, row
 
 from tests.conftest import RECIPES
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    if "synth.cli_ssl" not in cli.COMMAND_MODULES:  # until the lead registers the module in synth/cli.py
-        cli.COMMAND_MODULES.append("synth.cli_ssl")
+    if "synth.cli.ssl" not in cli.COMMAND_MODULES:  # until the lead registers the module in synth/cli.py
+        cli.COMMAND_MODULES.append("synth.cli.ssl")
     try:
         cli.main(args)
         code = 0

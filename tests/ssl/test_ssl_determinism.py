@@ -11,9 +11,9 @@ import pytest
 
 from ssl_tasks.base import parquet_bytes
 from synth.errors import SynthError
-from synth.sample import Payload, Sample, audio, image, text
-from synth.scene import get_task, task_names
-from synth.seeding import rng_for
+from synth.core.sample import Payload, Sample, audio, image, text
+from synth.core.scene import get_task, task_names
+from synth.core.seeding import rng_for
 
 SMALL = {
     "patch_position": {"patch_size": 16, "gap": 8, "jitter": 2},

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from ssl_tasks.masking import pack_mask, unpack_mask
+from synth.codecs.masks import pack_mask, unpack_mask
 from synth import api
-from synth.data.export import export_version
+from synth.exporters.dispatch import export_version
 from synth.exporters.hf import export_hf
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "shapes_ssl.yaml"

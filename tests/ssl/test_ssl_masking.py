@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ssl_helpers import apply_task, image_sample
-from ssl_tasks.masking import unpack_mask
+from synth.codecs.masks import unpack_mask
 from synth.errors import SynthError
 
 

@@ -10,7 +10,7 @@ from faker import Faker
 from ssl_helpers import apply_task
 from ssl_tasks.mlm import IGNORE_INDEX, MASK_ID, SPECIAL_TOKENS, tokenize
 from synth.errors import SynthError
-from synth.sample import Sample, image, text
+from synth.core.sample import Sample, image, text
 
 
 def _within(count: int, n: int, p: float, sigmas: float = 5.0) -> bool:

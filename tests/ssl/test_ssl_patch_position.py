@@ -6,7 +6,7 @@ import pytest
 
 from ssl_tasks.patch_position import NEIGHBOUR_OFFSETS
 from synth.errors import SynthError
-from synth.sample import Sample, text
+from synth.core.sample import Sample, text
 
 from ssl_helpers import apply_task, image_sample
 

@@ -7,7 +7,7 @@ import pytest
 from ssl_helpers import apply_task
 from ssl_tasks.spec_mask import POLICIES, log_mel
 from synth.errors import SynthError
-from synth.sample import Sample, audio, text
+from synth.core.sample import Sample, audio, text
 
 
 def _audio_sample(seconds: float, seed: int = 0, sr: int = 16000) -> Sample:

@@ -9,9 +9,9 @@ import pytest
 from ssl_helpers import apply_task
 from ssl_tasks.base import parquet_bytes, read_parquet
 from synth.errors import SynthError
-from synth.sample import Payload, Sample, row
-from synth.scene import get_task
-from synth.seeding import rng_for
+from synth.core.sample import Payload, Sample, row
+from synth.core.scene import get_task
+from synth.core.seeding import rng_for
 
 
 def _table(n: int = 60, seed: int = 0) -> pa.Table:
@@ -110,6 +110,6 @@ def test_unknown_column_is_refused():
 
 
 def test_text_sample_is_refused():
-    from synth.sample import text
+    from synth.core.sample import text
     with pytest.raises(SynthError, match="accepts table samples"):
         apply_task("vime", Sample(payloads={"text": text("x")}))

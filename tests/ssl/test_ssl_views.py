@@ -7,7 +7,7 @@ import pytest
 
 from ssl_helpers import apply_task, image_sample
 from synth.errors import SynthError
-from synth.sample import Sample, array, audio, text
+from synth.core.sample import Sample, array, audio, text
 
 
 def test_rotation_inverse_restores_image():

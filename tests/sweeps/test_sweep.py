@@ -14,7 +14,8 @@ import pytest
 
 from synth import api
 from synth.errors import RecipeError
-from synth.sweep import load_sweep, run_sweep, status
+from synth.data.sweep import run_sweep, status
+from synth.recipe.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 

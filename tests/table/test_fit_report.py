@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from scenes.table import TableParams, TableScene
-from synth.cli_table import COMMANDS
+from synth.cli.table import COMMANDS
 from synth.errors import SynthError
-from synth.fit import fit_recipe
-from synth.report_table import quality_report
+from synth.tabular.fit import fit_recipe
+from synth.report.table import quality_report
 
 import click
 

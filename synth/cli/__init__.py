@@ -1,0 +1,201 @@
+"""The `synth` command line. Every command is also a function in `synth.api`."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from synth import api
+from synth.cli.options import echo_described
+from synth.cli.options import workspace_option as _ws_option
+from synth.errors import SynthError
+
+# command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
+COMMAND_MODULES: list[str] = ["synth.cli.images", "synth.cli.export", "synth.cli.ssl", "synth.cli.table",
+                              "synth.cli.data", "synth.cli.sweep"]  # sweep after table: its report group wraps table's
+
+
+
+
+def _version_option(f: Any) -> Any:
+    return click.option("--version", "version", default=None, help="Version number or tag (default: latest).")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """synth: labeled synthetic training data from declarative recipes."""
+
+
+@cli.command()
+@click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate(recipes: tuple[str, ...], as_json: bool) -> None:
+    """Validate recipe files; exit code 2 on the first error."""
+    results = []
+    for path in recipes:
+        r = api.validate(path)
+        results.append({"recipe": path, "name": r.name, "scene": r.model.scene, "count": r.count, "hash": r.hash})
+        if not as_json:
+            click.echo(f"ok  {path}  ({r.model.scene}, {r.count} samples, {len(r.specs)} params, hash {r.hash[:12]})")
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@_ws_option
+@click.option("--count", "-n", type=int, default=None, help="Override the recipe's sample count.")
+@click.option("--workers", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option("--message", "-m", default=None, help="Version message.")
+@click.option("--executor", default="local", show_default=True,
+              help="Where shards render: local (processes on this machine), ray, or a registered executor.")
+@click.option("--address", default=None, help="Ray cluster address (auto, ray://host:port) for --executor ray.")
+@click.option("--json", "as_json", is_flag=True, help="Print version, rows and fingerprint as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def generate(recipe: str, workspace: str | None, count: int | None, workers: int | None, message: str | None,
+             executor: str, address: str | None, as_json: bool, quiet: bool) -> None:
+    """Generate samples from RECIPE into the workspace as a new version (resumable)."""
+    if workers is not None and workers < 1:
+        raise SynthError("--workers must be at least 1", field="--workers")
+    r = api.validate(recipe)
+    if count is not None:
+        r = r.with_count(count)
+    options = {"address": address} if address else {}
+    if quiet or as_json:
+        result = api.generate(r, workspace, workers=workers, message=message, executor=executor,
+                              executor_options=options)
+    else:
+        from synth.engine.progress import progress_bar
+        with progress_bar(f"{r.name}") as advance:
+            result = api.generate(r, workspace, workers=workers, message=message, executor=executor,
+                                  progress=advance, executor_options=options)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        rate = result.new_rows / result.seconds if result.seconds else 0
+        what = f"version {result.version}" if result.new_rows else f"nothing new (version {result.version})"
+        tables = ""
+        if result.table_rows:  # `count` counts blocks: say how many table rows they hold
+            per = r.to_yaml_dict()["params"].get("rows_per_sample")
+            tables = f" ({result.table_rows:,} table rows" + (f" in blocks of {per:,}" if isinstance(per, int) else "") + ")"
+        click.echo(f"{what}: {result.new_rows} new samples{tables}, {result.rows} rows of {r.name} "
+                   f"({rate:.0f} samples/s), fingerprint {result.fingerprint[:16]}")
+
+
+@cli.command()
+@_ws_option
+@click.option("--json", "as_json", is_flag=True)
+def log(workspace: str | None, as_json: bool) -> None:
+    """List manifest versions: number, time, rows, fingerprint, parents, tags and message."""
+    versions = api.log(workspace)
+    if as_json:
+        click.echo(json.dumps([v.as_dict() for v in versions], indent=2))
+        return
+    for v in reversed(versions):
+        tags = f" [{', '.join(v.tags)}]" if v.tags else ""
+        parents = ",".join(str(p) for p in v.parents) or "-"
+        click.echo(f"v{v.version:<4} {v.timestamp:%Y-%m-%d %H:%M:%S}  {v.rows:>8} rows  {v.fingerprint[:12]}  "
+                   f"parents {parents:<6}{tags}  {v.message}")
+
+
+@cli.command()
+@_ws_option
+@click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True)
+def show(workspace: str | None, version: str | None, as_json: bool) -> None:
+    """Summarise a version: rows, classes, splits, origins, ranges of every sampled param."""
+    info = api.show(workspace, version)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    click.echo(f"version {info['version']}  ({info['rows']} rows)  fingerprint {info['fingerprint']}")
+    click.echo(f"message  {info['message']}")
+    if info["tags"]:
+        click.echo(f"tags     {', '.join(info['tags'])}")
+    for title in ("recipes", "origins", "splits", "classes"):
+        if info[title]:
+            click.echo(f"{title:<8} " + ", ".join(f"{k}={v}" for k, v in info[title].items()))
+    if info["params"]:
+        click.echo("params")
+        for key, r in sorted(info["params"].items()):
+            if "min" in r:
+                click.echo(f"  {key:<32} {r['min']:.6g} .. {r['max']:.6g}")
+            elif "values" in r:
+                click.echo(f"  {key:<32} " + ", ".join(f"{k}={n}" for k, n in sorted(r["values"].items())))
+
+
+@cli.command()
+@click.argument("sql")
+@_ws_option
+@_version_option
+@click.option("--json", "as_json", is_flag=True)
+def query(sql: str, workspace: str | None, version: str | None, as_json: bool) -> None:
+    """Run DuckDB SQL over the manifest (table `manifest`)."""
+    table = api.query(sql, workspace, version)
+    if as_json:
+        click.echo(json.dumps(table.to_pylist(), default=str))
+        return
+    names = table.column_names
+    rows = table.to_pylist()
+    widths = [max(len(n), *(len(_cell(r[n])) for r in rows)) if rows else len(n) for n in names]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths)))
+    for r in rows:
+        click.echo("  ".join(_cell(r[n]).ljust(w) for n, w in zip(names, widths)))
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def scenes(as_json: bool) -> None:
+    """List scenes and each parameter's type, default, bounds and description."""
+    from synth.recipe.introspect import describe_scenes
+    described = describe_scenes()
+    if as_json:
+        click.echo(json.dumps(described, indent=2, default=str))
+        return
+    echo_described(described, "modality", 28)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the recipe format (for editor completion)."""
+    click.echo(json.dumps(api.schema(), indent=2))
+
+
+def _register_modules() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_modules()
+    try:
+        cli.main(args=argv, prog_name="synth", standalone_mode=False)
+    except SynthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted: re-run the same command to resume", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted: re-run the same command to resume", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except BrokenPipeError:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""`synth export`: any version in any client format. `export-table` and `export-text` are hidden,
+deprecated spellings of `export --format csv|parquet|jsonl`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synth import api
+from synth.cli.options import emit, output_options, workspace_option
+from synth.errors import SynthError
+
+FORMAT_HELP = ("coco, yolo (boxes), yolo-seg (polygons), hf (Parquet + card), webdataset (tar shards), "
+               "csv / parquet / jsonl (tables, text, and one row per sample for the rest), audio (clips + "
+               "metadata.csv).")
+
+
+def _summary(fmt: str, out: str, res: dict[str, Any]) -> str:
+    rest = ", ".join(f"{k} {v}" for k, v in res.items() if k not in ("version", "files") and not isinstance(v, dict))
+    splits = res.get("splits")
+    if isinstance(splits, dict):
+        rest += (", " if rest else "") + "splits " + ", ".join(f"{k}={v}" for k, v in splits.items())
+    return f"wrote {fmt} export of version {res['version']} to {out}" + (f": {rest}" if rest else "")
+
+
+@click.command("export")
+@click.argument("out", type=click.Path())
+@click.option("--format", "fmt", required=True, help=FORMAT_HELP)
+@click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
+@click.option("--shard-rows", type=click.IntRange(1, 10_000_000), default=1000, show_default=True,
+              help="Rows per hf/webdataset shard.")
+@click.option("--recipe", default=None, help="csv/parquet/jsonl: only rows of this recipe.")
+@click.option("--single-file", is_flag=True,
+              help="csv/parquet/jsonl: every split into the one file OUT (e.g. out.csv), not OUT/<split>.<format>.")
+@workspace_option
+@output_options
+def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, recipe: str | None, single_file: bool,
+               workspace: str | None, as_json: bool, quiet: bool) -> None:
+    """Export a version (labels as current at that version) to OUT: COCO, YOLO, Hugging Face Parquet + card,
+    WebDataset tar shards, CSV/Parquet/JSONL (generated tables as their own columns, utterances as
+    text + entity spans, other samples one row each) or an audio folder with metadata.csv."""
+    res = api.export(out, fmt, workspace, version=version, shard_rows=shard_rows, recipe=recipe,
+                     single_file=single_file)
+    emit(res, lambda: _summary(fmt, out, res), as_json, quiet)
+
+
+@click.command("export-table", hidden=True)
+@workspace_option
+@click.option("--version", "version", default=None)
+@click.option("--recipe", default=None)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@output_options
+def export_table(workspace: str | None, version: str | None, recipe: str | None, output: str, as_json: bool,
+                 quiet: bool) -> None:
+    """Deprecated: `synth export OUT.csv --format csv --single-file`."""
+    fmt = Path(output).suffix.lstrip(".")
+    if fmt not in ("csv", "parquet"):
+        raise SynthError(f"output must end in .csv or .parquet, got {output}", field="--output")
+    res = api.export(output, fmt, workspace, version=version, recipe=recipe, single_file=True, kinds=("table",))
+    emit(res, lambda: f"wrote {output}: {sum(res['splits'].values())} rows x {res['columns']} columns", as_json, quiet)
+    click.echo(f"note: export-table is deprecated; use `synth export {output} --format {fmt} --single-file`", err=True)
+
+
+@click.command("export-text", hidden=True)
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--version", "version", default=None)
+@click.option("--format", "formats", type=click.Choice(["jsonl", "parquet"]), multiple=True,
+              default=("jsonl", "parquet"), show_default=True)
+@output_options
+def export_text(workspace: str, out_dir: str, version: str | None, formats: tuple[str, ...], as_json: bool,
+                quiet: bool) -> None:
+    """Deprecated: `synth export OUT --format jsonl` (or parquet)."""
+    results = [api.export(out_dir, fmt, workspace, version=version, kinds=("utterances",)) for fmt in formats]
+    files = [f for res in results for f in res["files"]]
+    emit({"files": files}, lambda: "\n".join(files), as_json, quiet)
+    click.echo(f"note: export-text is deprecated; use `synth export {out_dir} --format {formats[0]} -w {workspace}`",
+               err=True)
+
+
+COMMANDS = [export_cmd, export_table, export_text]

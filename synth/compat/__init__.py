@@ -1,1 +1,0 @@
-"""Small, isolated compatibility layers for third-party libraries (one module per library)."""

@@ -1,0 +1,75 @@
+"""One verb per job and the same flags everywhere: one `export` for every modality, `-q/--quiet` and
+`--json` on every command that writes, and a generate summary that counts table rows."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from synth.cli import _register_modules, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITERS = ["generate", "export", "preview", "fit", "mix", "split", "tag", "sweep run", "report card",
+           "import images", "import coco", "import table", "import text", "import audio",
+           "labels correct", "labels import", "ssl apply"]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synth.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _command(path: str) -> click.Command:
+    _register_modules()
+    cmd: click.Command = cli
+    for part in path.split():
+        cmd = cmd.commands[part]  # type: ignore[attr-defined]
+    return cmd
+
+
+@pytest.mark.parametrize("path", WRITERS)
+def test_every_writing_command_takes_quiet_and_json(path: str) -> None:
+    opts = {o for p in _command(path).params for o in getattr(p, "opts", [])}
+    assert {"-q", "--quiet", "--json"} <= opts, f"synth {path}: {sorted(opts)}"
+
+
+def test_help_lists_one_export_and_hides_the_old_spellings() -> None:
+    out = run("--help", cwd=ROOT).stdout
+    names = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert "export" in names and "export-table" not in names and "export-text" not in names
+
+
+def test_export_csv_writes_a_generated_table_and_generate_counts_its_rows(tmp_path: Path) -> None:
+    recipe = tmp_path / "t.yaml"
+    recipe.write_text("name: t\nscene: table\ncount: 4\nseed: 1\nparams:\n  rows_per_sample: 25\n"
+                      "  columns:\n    x: {type: numeric, dist: uniform, params: {loc: 0, scale: 1}}\n"
+                      "    c: {type: categorical, values: {a: 0.5, b: 0.5}}\n")
+    gen = run("generate", str(recipe), "-w", "ws", "-j", "1", cwd=tmp_path)
+    assert gen.returncode == 0, gen.stderr
+    assert "100 table rows in blocks of 25" in gen.stdout
+    js = json.loads(run("generate", str(recipe), "-w", "ws2", "-j", "1", "--json", cwd=tmp_path).stdout)
+    assert js["table_rows"] == 100 and js["new_rows"] == 4
+    exp = run("export", "out", "--format", "csv", "-w", "ws", "--json", cwd=tmp_path)
+    assert exp.returncode == 0, exp.stderr
+    res = json.loads(exp.stdout)
+    assert res["kind"] == "table" and sum(res["splits"].values()) == 100
+    rows = [r for f in res["files"] for r in csv.DictReader((tmp_path / f).open())]
+    assert len(rows) == 100 and set(rows[0]) == {"x", "c"}
+    quiet = run("export", "out2", "--format", "parquet", "-w", "ws", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == ""
+    assert list((tmp_path / "out2").glob("*.parquet"))
+
+
+def test_old_spellings_still_work_and_say_they_are_deprecated(tmp_path: Path) -> None:
+    recipe = tmp_path / "t.yaml"
+    recipe.write_text("name: t\nscene: table\ncount: 2\nparams:\n  rows_per_sample: 10\n"
+                      "  columns:\n    x: {type: numeric, dist: uniform, params: {loc: 0, scale: 1}}\n")
+    assert run("generate", str(recipe), "-w", "ws", "-j", "1", "-q", cwd=tmp_path).returncode == 0
+    old = run("export-table", "-w", "ws", "-o", "t.csv", cwd=tmp_path)
+    assert old.returncode == 0 and "deprecated" in old.stderr and "20 rows" in old.stdout
+    assert len(list(csv.DictReader((tmp_path / "t.csv").open()))) == 20
