@@ -1,5 +1,5 @@
 """Drops one tabletop3d sample many times and counts the distinct rest poses (rounded to 1e-6), with our
-drop (synth/blender_physics.py) or BlenderProc's, in one reused Blender process and in fresh ones.
+drop (synth/render3d/physics.py) or BlenderProc's, in one reused Blender process and in fresh ones.
 
     .venv/bin/python scripts/physics_determinism.py --index 2 --runs 10 --method both
 """

@@ -1,1 +1,2 @@
-"""Exporters from manifest rows (pyarrow table) plus a blob getter to client formats: COCO, YOLO."""
+"""Exporters: one module per client format (COCO, YOLO, Hugging Face, WebDataset, CSV/Parquet/JSONL, audio),
+each from manifest rows plus a blob getter, and the dispatcher that reads a version for them."""

@@ -28,7 +28,7 @@ def render_tabletop(spec: dict[str, Any]) -> dict[str, Any]:
     built = time.perf_counter()
     if spec["physics"]["enabled"]:
         # our own drop, not bproc.object.simulate_physics_and_fix_final_poses: that one is not
-        # reproducible on Blender 4.2 (see synth/blender_physics.py); this one is, bit for bit
+        # reproducible on Blender 4.2 (see synth/render3d/physics.py); this one is, bit for bit
         drop(objects, spec["physics"]["min_time_s"], spec["physics"]["max_time_s"])
     simulated = time.perf_counter()
     for light in spec["lights"]:

@@ -64,7 +64,7 @@ def import_bpy() -> ModuleType:
 def import_blenderproc(temp_dir: str | None = None) -> ModuleType:
     """Return the `blenderproc` module with its API (`bproc.object`, `bproc.renderer`, ...) loaded.
 
-    Only call this in a process that will end with `os._exit` (see synth/compat/render_server.py):
+    Only call this in a process that will end with `os._exit` (see synth/render3d/render_server.py):
     once BlenderProc and bpy are loaded, normal interpreter shutdown can crash or hang.
     """
     import_bpy()

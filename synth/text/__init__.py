@@ -1,1 +1,2 @@
-"""Text helpers shared by the text scenes: fonts and glyph coverage, text sources, mask-to-box labels."""
+"""Text helpers shared by the text scenes: trdg (and its Pillow shim), fonts and glyph coverage, text sources,
+grammar, noise, spans, mask-to-box labels."""

@@ -117,7 +117,7 @@ def test_worker_pool_gives_identical_rows_and_fingerprint_and_leaves_no_process(
     (rest poses, boxes, visibility), every payload byte and so the version fingerprint are identical.
 
     What makes this hold on Blender 4.2 (pip bpy) on CPU:
-    - the drop is synth/blender_physics.py, not BlenderProc's simulate_physics_and_fix_final_poses, whose
+    - the drop is synth/render3d/physics.py, not BlenderProc's simulate_physics_and_fix_final_poses, whose
       centre-of-mass step (bpy.ops.object.origin_set) varies in the last float bit run to run, which
       the drop amplifies into centimetres (scripts/physics_determinism.py counts distinct rest poses);
     - Cycles with a fixed seed (render.seed is drawn and recorded) gives bit-identical pixels for any
