@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 
 from synth.codecs.canonical import canonical_json
 from synth.errors import SynthError
-from synth.store.commit import commit
+from synth.store.commit import RETRIES, RETRY_HINT, ConcurrentCommit, commit
 from synth.store.lineage import LABELS_SCHEMA, labels_dataset, corrections, current_labels, labels_uri
+from synth.store.lock import workspace_lock
 from synth.store.workspace import Workspace
 
 
@@ -28,6 +29,8 @@ class Correction:
     labels: dict[str, Any]
     parents: list[str] | None = None  # default: the sample's current leaves (merging any branches)
     note: str | None = None
+    base_version: int | None = None          # the version `labels` were resolved against (resolve_changes)
+    request: dict[str, Any] | None = None     # the {"__replace__", "__set__"} asked for, to resolve again
 
 
 def set_path(labels: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -71,11 +74,45 @@ def parse_value(text: str) -> Any:
 
 
 def commit_corrections(ws: Workspace, items: list[Correction], *, message: str, author: str | None = None) -> int:
-    """Validate every correction against the latest version (semi-joins in DuckDB), then append them and
-    commit one version."""
+    """Validate every correction against the newest version (semi-joins in DuckDB), then append them and
+    commit one version. Corrections resolved against an older version (another correction landed since)
+    are resolved again on the newest one, so no change is lost; the commit names the version it read, and
+    a version committed in between makes it start over (at most RETRIES times, then a clear error)."""
     if not items:
         raise SynthError("no corrections given", field="corrections")
-    latest = ws.manifest.resolve(None)
+    for _ in range(RETRIES):
+        with workspace_lock(ws):
+            latest = ws.manifest.resolve(None)
+            items = _rebase(ws, items, latest)
+            rows, commit_id = _resolve(ws, items, latest, author)
+            lance.write_dataset(rows, labels_uri(ws), schema=LABELS_SCHEMA,
+                                mode="append" if labels_dataset(ws) is not None else "create",
+                                storage_options=ws.manifest.storage_options)
+            try:
+                # rows written under a commit id no version names stay invisible (see synth.store.lineage)
+                return commit(ws, None, message, operation="labels", expect_version=latest,
+                              extra={"labels_commit": commit_id, "corrections": str(rows.num_rows)})
+            except ConcurrentCommit:
+                continue
+    raise ConcurrentCommit(f"other processes kept committing to this workspace; {RETRY_HINT}")
+
+
+def _rebase(ws: Workspace, items: list[Correction], latest: int) -> list[Correction]:
+    """Resolve corrections made against an older version again, on the current labels of `latest`."""
+    stale = [c for c in items if c.base_version is not None and c.base_version != latest]
+    if not stale:
+        return items
+    if any(c.request is None for c in stale):
+        raise ConcurrentCommit(f"version {latest} was committed after these corrections were made (on version "
+                               f"{stale[0].base_version}); {RETRY_HINT}")
+    again = iter(resolve_changes(ws, [Correction(c.sample_id, c.request or {}, c.parents, c.note) for c in stale],
+                                 version=latest))
+    stale_ids = {id(c) for c in stale}
+    return [next(again) if id(c) in stale_ids else c for c in items]
+
+
+def _resolve(ws: Workspace, items: list[Correction], latest: int, author: str | None) -> tuple[pa.Table, str]:
+    """The labels.lance rows of the corrections, checked against version `latest`, under a fresh commit id."""
     commit_id = uuid.uuid4().hex
     asked = pa.table({
         "sample_id": pa.array([c.sample_id for c in items], pa.string()),
@@ -96,11 +133,7 @@ def commit_corrections(ws: Workspace, items: list[Correction], *, message: str, 
     rows = rows.append_column("commit_id", pa.array([commit_id] * n, pa.string())) \
         .append_column("author", pa.array([author] * n, pa.string())) \
         .append_column("created", pa.array([time.time()] * n, pa.float64()))
-    lance.write_dataset(rows.select(LABELS_SCHEMA.names).cast(LABELS_SCHEMA), labels_uri(ws), schema=LABELS_SCHEMA,
-                        mode="append" if labels_dataset(ws) is not None else "create",
-                        storage_options=ws.manifest.storage_options)
-    return commit(ws, None, message, operation="labels", extra={"labels_commit": commit_id,
-                                                                "corrections": str(n)})
+    return rows.select(LABELS_SCHEMA.names).cast(LABELS_SCHEMA), commit_id
 
 
 # default parents are the sample's leaves: its corrections nobody revised, else its root label
@@ -166,9 +199,11 @@ def _correction_row(path: Path, line: int, r: dict[str, str], sets: list[str]) -
     return Correction(r["sample_id"], {"__replace__": labels, "__set__": changes}, parents, r.get("note") or None)
 
 
-def resolve_changes(ws: Workspace, items: list[Correction]) -> list[Correction]:
-    """Turn {"__replace__", "__set__"} requests into full label objects based on the current labels."""
-    leaves = current_labels(ws)
+def resolve_changes(ws: Workspace, items: list[Correction], version: int | None = None) -> list[Correction]:
+    """Turn {"__replace__", "__set__"} requests into full label objects based on the current labels of
+    `version` (default: the newest), remembering the version and the request for `commit_corrections`."""
+    version = ws.manifest.resolve(version)
+    leaves = current_labels(ws, version)
     wanted = leaves.filter(pc.is_in(leaves.column("sample_id"), value_set=pa.array([c.sample_id for c in items],
                                                                                    pa.string())))
     current = dict(zip(*(wanted.column(c).to_pylist() for c in ("sample_id", "labels"))))
@@ -179,5 +214,5 @@ def resolve_changes(ws: Workspace, items: list[Correction]) -> list[Correction]:
         base = c.labels.get("__replace__") or json.loads(current[c.sample_id] or "{}")
         for key, value in c.labels.get("__set__", {}).items():
             base = set_path(base, key, value)
-        out.append(Correction(c.sample_id, base, c.parents, c.note))
+        out.append(Correction(c.sample_id, base, c.parents, c.note, version, c.labels))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -14,11 +14,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synth.errors import SynthError
+from synth.data.splits import real_only_splits
+from synth.store.commit import commit
+from synth.store.hashing import row_hashes
 from synth.store.manifest import SCHEMA
 from synth.store.workspace import Workspace
 
 ORIGINS = ("real", "synthetic")
 TAKE_BATCH = 65_536  # rows fetched per Lance take while committing: bounds the mix's peak memory
+
+
+MOVED_TO = "train"  # where synthetic rows of a real-only split go (policy: test is real-only by default)
 
 
 @dataclass
@@ -27,6 +33,8 @@ class MixResult:
     rows: int
     taken: dict[str, int]
     duplicates: int
+    real_only: list[str] = field(default_factory=list)  # splits kept real-only (empty: synthetic allowed)
+    moved_to_train: int = 0                              # synthetic rows moved out of those splits to train
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -87,14 +95,36 @@ def _source_keys(ws: Workspace, name: str, version: str | None, stratify: str | 
     return _Source(ds, keys, v)
 
 
-def _chosen_rows(parts: list[tuple[lance.LanceDataset, pa.Array]]) -> pa.RecordBatchReader:
-    """The chosen rows of every source, in choice order, TAKE_BATCH rows at a time."""
+def _chosen_rows(parts: list[tuple[lance.LanceDataset, pa.Array]], real_only: tuple[str, ...],
+                 moved: list[int]) -> pa.RecordBatchReader:
+    """The chosen rows of every source, in choice order, TAKE_BATCH rows at a time; synthetic rows in a
+    real-only split are moved to train (their row hash recomputed), counted in moved[0]."""
     def batches():
         for ds, offsets in parts:
             for start in range(0, len(offsets), TAKE_BATCH):
                 # sources may be versions written under an older schema: cast to today's
-                yield from ds.take(offsets.slice(start, TAKE_BATCH)).cast(SCHEMA).to_batches()
+                table = ds.take(offsets.slice(start, TAKE_BATCH)).cast(SCHEMA)
+                if real_only:
+                    table = _move_synthetic(table, real_only, moved)
+                yield from table.to_batches()
     return pa.RecordBatchReader.from_batches(SCHEMA, batches())
+
+
+def _move_synthetic(table: pa.Table, real_only: tuple[str, ...], moved: list[int]) -> pa.Table:
+    """Rows not of origin real whose split is real-only go to MOVED_TO; the decision depends on the row
+    alone, so the same mix always moves the same rows."""
+    table = table.combine_chunks()
+    hit = pc.and_(pc.fill_null(pc.not_equal(table.column("origin"), "real"), True),
+                  pc.fill_null(pc.is_in(table.column("split"), value_set=pa.array(real_only, pa.string())), False))
+    hit = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    n = pc.sum(hit).as_py() or 0
+    if not n:
+        return table
+    moved[0] += n
+    split = pc.if_else(hit, pa.scalar(MOVED_TO, pa.string()), table.column("split"))
+    table = table.set_column(table.column_names.index("split"), "split", split)
+    hashes = pc.replace_with_mask(table.column("row_hash").combine_chunks(), hit, row_hashes(table.filter(hit)))
+    return table.set_column(table.column_names.index("row_hash"), "row_hash", hashes)
 
 
 def quotas(available: dict[str, int], ratio: dict[str, float], max_rows: int | None) -> dict[str, int]:
@@ -153,9 +183,12 @@ def _mask(n: int, indices: pa.Array) -> pa.Array:
 
 
 def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None = None, *,
-        max_rows: int | None = None, stratify: str | None = None, message: str | None = None) -> MixResult:
-    from synth.store.commit import commit
-
+        max_rows: int | None = None, stratify: str | None = None, message: str | None = None,
+        allow_synthetic_test: bool = False) -> MixResult:
+    """Policy: the real-only splits (test, or those of the last `synth split`) hold real rows only; the
+    mix moves synthetic rows found there to train, unless allow_synthetic_test. The mix replaces the
+    newest version it saw when it started: if another process commits meanwhile, it commits nothing and
+    raises ConcurrentCommit (exit 2)."""
     if not sources:
         raise SynthError("give at least one --from NAME:VERSION", field="--from")
     if max_rows is not None and max_rows < 1:
@@ -171,6 +204,8 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
                          f"({', '.join(names)})", field="--ratio")
     if weights:
         weights = {n: weights.get(n, 0.0) for n in names}
+    base = ws.manifest.resolve(None)
+    real_only = () if allow_synthetic_test else real_only_splits(ws, base)
     sources_ = {n: _source_keys(ws, n, v, stratify) for n, v in parsed}
     take = quotas({n: src.keys.num_rows for n, src in sources_.items()}, weights, max_rows)
     parts, seen, dupes = [], pa.array([], pa.string()), 0
@@ -187,8 +222,10 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
     if total == 0:
         raise SynthError("the mix is empty: check --ratio and --max", field="--ratio")
     parents = sorted({src.version for src in sources_.values()})
-    spec = {"sources": sources, "ratio": weights, "max": max_rows, "stratify": stratify}
+    spec = {"sources": sources, "ratio": weights, "max": max_rows, "stratify": stratify,
+            "real_only": list(real_only), "synthetic_moved_to": MOVED_TO if real_only else None}
     msg = message or f"mix {' + '.join(f'{n}={take[n]}' for n in names)}"
-    version = commit(ws, _chosen_rows(parts), msg, operation="mix", replace=True, parents=parents,
-                     extra={"mix": json.dumps(spec)})
-    return MixResult(version, total, take, dupes)
+    moved = [0]
+    version = commit(ws, _chosen_rows(parts, real_only, moved), msg, operation="mix", replace=True, parents=parents,
+                     expect_version=base, extra={"mix": json.dumps(spec)})
+    return MixResult(version, total, take, dupes, list(real_only), moved[0])

@@ -16,6 +16,7 @@ from synth.core.sample import Payload, Sample, decode_blob
 from synth.core.scene import PretextTask, get_task
 from synth.core.seeding import rng_for
 from synth.store.blobs import Store
+from synth.store.manifest import fingerprint_of, rows_to_table
 
 # payload kinds a task of each modality reads; everything else in a row stays unread
 READS = {"image": ("image",), "3d": ("image",), "audio": ("audio",), "text": ("text",),
@@ -33,6 +34,7 @@ class SslApplyResult:
     skipped: int
     fingerprint: str
     seconds: float
+    base_version: int | None = None  # the newest version when it ran: the new version is built on it
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -121,16 +123,24 @@ def table_pool(rows: list[dict[str, Any]]) -> pa.Table | None:
 def apply_to_version(ws: Any, task_name: str, params: Any = None, *, version: int | str | None = None,
                      workers: int = 1, message: str | None = None, image_format: str = "png",
                      progress: Callable[[int, int], None] | None = None) -> SslApplyResult:
+    """Apply a task to the rows of `version` (default: the newest) and commit the result on top of the
+    newest version: rows committed after `version` are kept as they are, never dropped. If another
+    process commits while this runs, nothing is committed and a ConcurrentCommit (exit 2) says so."""
     started = time.perf_counter()
     task_cls = get_task(task_name)
     parsed = parse_params(task_cls, params)
+    base = ws.manifest.resolve(None)
     source = ws.manifest.resolve(version)
-    rows = ws.manifest.to_table(source).to_pylist()
+    rows = ws.manifest.to_table(base).to_pylist()
+    wanted = None if source == base else \
+        set(ws.manifest.to_table(source, columns=["sample_id"]).column("sample_id").to_pylist())
     pool = table_pool(rows) if "table" in task_cls.modalities else None
     probe = RowLabeller(task_name, parsed, ws.store, image_format, pool)
-    todo = [i for i, r in enumerate(rows) if probe.accepts(json.loads(r["payloads"] or "{}"))]
+    todo = [i for i, r in enumerate(rows) if (wanted is None or r["sample_id"] in wanted)
+            and probe.accepts(json.loads(r["payloads"] or "{}"))]
     if not todo:
-        kinds = sorted({p.get("kind") for r in rows for p in json.loads(r["payloads"] or "{}").values()})
+        kinds = sorted({p.get("kind") for r in rows if wanted is None or r["sample_id"] in wanted
+                        for p in json.loads(r["payloads"] or "{}").values()})
         raise SynthError(f"task '{task_name}' accepts {', '.join(task_cls.modalities)} samples, but no row of "
                          f"version {source} has such a payload (kinds present: {', '.join(kinds) or 'none'})",
                          field="--task")
@@ -138,19 +148,20 @@ def apply_to_version(ws: Any, task_name: str, params: Any = None, *, version: in
     for i, labelled in _run(probe, ws, [rows[i] for i in todo], workers, (task_name, parsed, image_format, pool),
                             progress):
         out[todo[i]] = labelled
-    from synth.store.manifest import fingerprint_of, rows_to_table
     table = rows_to_table(out)
     fingerprint = fingerprint_of(table.column("row_hash"))
-    latest = ws.manifest.latest_version()
-    for known in dict.fromkeys((source, latest)):
-        if ws.manifest.fingerprint(known) == fingerprint:  # nothing new: same content, no version
-            return SslApplyResult(task_name, source, known, False, len(rows), len(todo), len(rows) - len(todo),
-                                  fingerprint, time.perf_counter() - started)
-    msg = message or f"ssl {task_name}: {len(todo)} rows of version {source}"
-    new = ws.manifest.commit(table, msg, operation="ssl", mode="overwrite", parents=[source],
-                             extra={"task": task_name, "task_params": canonical_json(parsed.model_dump(mode="json"))})
+    if ws.manifest.fingerprint(base) == fingerprint:  # nothing new: same content, no version
+        return SslApplyResult(task_name, source, base, False, len(rows), len(todo), len(rows) - len(todo),
+                              fingerprint, time.perf_counter() - started, base)
+    # imported here, not at the top: labelling workers import this module and must not pay for Lance
+    from synth.store.commit import commit
+
+    on = "" if source == base else f", on version {base}"
+    msg = message or f"ssl {task_name}: {len(todo)} rows of version {source}{on}"
+    new = commit(ws, table, msg, operation="ssl", replace=True, parents=sorted({source, base}), expect_version=base,
+                 extra={"task": task_name, "task_params": canonical_json(parsed.model_dump(mode="json"))})
     return SslApplyResult(task_name, source, new, True, len(rows), len(todo), len(rows) - len(todo),
-                          ws.manifest.fingerprint(new), time.perf_counter() - started)
+                          ws.manifest.fingerprint(new), time.perf_counter() - started, base)
 
 
 def _run(probe: RowLabeller, ws: Any, rows: list[dict[str, Any]], workers: int, spec: tuple,

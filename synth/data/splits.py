@@ -10,8 +10,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synth.core.names import check_name
 from synth.errors import SynthError
 from synth.store.workspace import Workspace
+from synth.store.commit import commit
 from synth.store.hashing import row_hashes
 
 EXCLUDED = "excluded"  # synthetic rows that share a group with real rows of a real-only split
@@ -56,7 +58,7 @@ def parse_fractions(text: str) -> dict[str, float]:
                              field="--fractions") from None
         if not eq or not name or not 0 <= f <= 1:
             raise SynthError(f"'{part}': fractions are NAME=F with 0 <= F <= 1", field="--fractions")
-        out[name.strip()] = f
+        out[check_name(name.strip(), "split name")] = f
     if abs(sum(out.values()) - 1) > 1e-6:
         raise SynthError(f"fractions sum to {sum(out.values()):.6g}, not 1", field="--fractions")
     return out
@@ -85,8 +87,6 @@ def group_keys(table: pa.Table, key: str) -> list[str]:
 
 def assign_splits(ws: Workspace, fractions: dict[str, float], *, group_key: str = "sample_id",
                   real_only: tuple[str, ...] = ("test",), message: str | None = None) -> SplitResult:
-    from synth.store.commit import commit
-
     unknown = set(real_only) - set(fractions)
     if unknown:
         raise SynthError(f"real-only split(s) {', '.join(sorted(unknown))} are not among {', '.join(fractions)}",
@@ -156,7 +156,7 @@ def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str,
     """Groups (group_key) present in more than one split, and synthetic rows in real-only splits."""
     v = ws.manifest.resolve(version)
     if real_only is None:
-        real_only = _policy(ws, v)
+        real_only = real_only_splits(ws, v)
     table = ws.manifest.to_table(v, columns=["sample_id", "group_key", "split", "origin"])
     con = duckdb.connect()
     try:
@@ -173,7 +173,7 @@ def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str,
                       {s: int(synthetic.get(s, 0)) for s in real_only})
 
 
-def _policy(ws: Workspace, version: int) -> tuple[str, ...]:
+def real_only_splits(ws: Workspace, version: int) -> tuple[str, ...]:
     """The real-only splits of the last split commit at or before version (default: test)."""
     ds = ws.manifest._dataset()
     for v in sorted((x["version"] for x in ds.versions() if x["version"] <= version), reverse=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from synth.engine.executors import Executor, make_executor, plan_shards
 from synth.recipe.model import Recipe
 from synth.recipe.plan import sample_id
+from synth.store.blobs import DISK_FULL, RETRY_AFTER_FREEING, StoreFull
 
 if TYPE_CHECKING:  # workers never import Lance: it costs seconds of start-up per process
     from synth.store.workspace import Workspace
@@ -42,32 +44,101 @@ class Staging:
         self.dir = ws.path("staging", run_key)
 
     def load(self) -> list[dict[str, Any]]:
+        """Rows of every staged shard. Staged shards only cache work that renders again to the same bytes,
+        so a shard that cannot be used (not JSON, rows that do not match their hash, a blob missing or cut
+        short) is discarded with a one-line warning and its samples are rendered again."""
         fs = self.ws.fs
         if not fs.exists(self.dir):
             return []
         rows: list[dict[str, Any]] = []
-        for name in sorted(fs.ls(self.dir, detail=False)):
+        try:
+            names = sorted(fs.ls(self.dir, detail=False))
+        except FileNotFoundError:
+            return []
+        for name in names:
             base = name.rstrip("/").rsplit("/", 1)[-1]
             if base.startswith("shard-") and base.endswith(".json"):
-                rows.extend(json.loads(fs.cat_file(name)))
+                try:
+                    shard = json.loads(fs.cat_file(name))
+                    problem = self._problem(shard)
+                except FileNotFoundError:  # another run of this recipe committed it and cleared the folder
+                    continue
+                except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+                    problem = f"not JSON ({str(exc).splitlines()[0][:80]})"
+                if problem:
+                    self._discard(name, problem)
+                    continue
+                rows.extend(shard)
         return rows
+
+    def _problem(self, shard: Any) -> str | None:
+        """Why a parsed shard cannot be committed, or None."""
+        from synth.store.rows import row_hash
+
+        if not isinstance(shard, list) or not shard:
+            return "not a list of rows"
+        for row in shard:
+            if not isinstance(row, dict) or not isinstance(row.get("sample_id"), str) or \
+                    not isinstance(row.get("index"), int) or not isinstance(row.get("payloads"), str):
+                return "a row lacks sample_id, index or payloads"
+            if row.get("row_hash") != row_hash(row):
+                return f"row {row['sample_id']} does not match its row_hash"
+            if self.ws.store.local:  # one stat per blob; on object storage that would be a request each
+                try:
+                    payloads = json.loads(row["payloads"])
+                except ValueError:
+                    return f"row {row['sample_id']} has payloads that are not JSON"
+                for p in payloads.values() if isinstance(payloads, dict) else ():
+                    if isinstance(p, dict) and p.get("hash") and not self.ws.store.exists(p["hash"]):
+                        return f"blob {p['hash'][:16]} of row {row['sample_id']} is missing or empty"
+        return None
+
+    def _discard(self, name: str, problem: str) -> None:
+        sys.stderr.write(f"warning: staged shard {name} is damaged ({problem}): discarded, its samples are "
+                         "rendered again\n")
+        try:
+            self.ws.fs.rm(name)
+        except (FileNotFoundError, OSError):
+            pass
 
     def save(self, shard_no: int, rows: list[dict[str, Any]]) -> None:
         fs = self.ws.fs
         fs.makedirs(self.dir, exist_ok=True)
         final = f"{self.dir}/shard-{rows[0]['index']:09d}-{shard_no}.json"
         tmp = f"{self.dir}/.tmp-{os.getpid()}-{shard_no}"
-        with fs.open(tmp, "w") as fh:
-            fh.write(json.dumps(rows))
-        fs.mv(tmp, final)
+        text = json.dumps(rows)
+        for attempt in range(3):
+            try:
+                with fs.open(tmp, "w") as fh:
+                    fh.write(text)
+                fs.mv(tmp, final)
+                return
+            except FileNotFoundError:  # another run of this recipe committed and cleared the folder
+                if attempt == 2:
+                    raise
+                fs.makedirs(self.dir, exist_ok=True)
+            except OSError as exc:
+                if exc.errno not in DISK_FULL:
+                    raise
+                try:
+                    fs.rm(tmp)
+                except OSError:
+                    pass
+                raise StoreFull(f"could not stage {final} ({len(text):,} bytes): {DISK_FULL[exc.errno]}; "
+                                f"{RETRY_AFTER_FREEING}") from None
 
     def clear(self) -> None:
+        """Remove the run's shards after its commit; another run of the same recipe may be writing there
+        too (its rows are in the manifest now or will be left out as duplicates), so races are harmless."""
         fs = self.ws.fs
-        if fs.exists(self.dir):
-            fs.rm(self.dir, recursive=True)
         parent = self.dir.rsplit("/", 1)[0]
-        if fs.exists(parent) and not fs.ls(parent, detail=False):
-            fs.rmdir(parent)
+        try:
+            if fs.exists(self.dir):
+                fs.rm(self.dir, recursive=True)
+            if fs.exists(parent) and not fs.ls(parent, detail=False):
+                fs.rmdir(parent)
+        except (FileNotFoundError, OSError):
+            pass
 
 
 def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, message: str | None = None,
@@ -120,8 +191,12 @@ def _generate(recipe: Recipe, ws: Workspace, ex: Executor, workers: int, message
         if ws.manifest.uri.startswith("memory://"):  # one process only: no concurrent writers to guard against
             version = ws.manifest.commit(rows_to_table(new_rows), msg, operation="generate", extra=extra)
         else:
-            from synth.store.commit import commit
-            version = commit(ws, rows_to_table(new_rows), msg, operation="generate", extra=extra)
+            from synth.store.commit import commit_rows
+            # rows another run of this recipe committed meanwhile are left out: never added twice
+            done_now = commit_rows(ws, rows_to_table(new_rows), msg, operation="generate", extra=extra)
+            version = done_now.version
+            if done_now.left_out:
+                new_rows = [r for r in new_rows if r["sample_id"] not in done_now.left_out]
     staging.clear()
     fingerprint = ws.manifest.fingerprint(version) if version is not None else ""
     table_rows = sum(json.loads(r["labels"] or "{}").get("rows", 0) for r in new_rows) \

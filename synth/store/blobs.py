@@ -2,12 +2,34 @@
 temporary name and renamed, so a crash never leaves a partial blob under a final name."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import uuid
 from typing import Any
 
 import fsspec
+
+from synth.errors import SynthError
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+DISK_FULL: dict[int, str] = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the file size limit (ulimit -f)",
+}
+"""errno -> what it means, for every write error that freeing space (or raising a limit) cures."""
+
+RETRY_AFTER_FREEING = "free some space (or raise the limit) and run the same command again"
+
+
+class StoreFull(SynthError):
+    """A blob could not be written: the disk, the quota or the file size limit is full."""
+
+
+class DamagedBlob(SynthError):
+    """A blob that is missing, or empty under a name that is not the empty blob's (cut short by a crash)."""
 
 
 def sha256(data: bytes) -> str:
@@ -33,8 +55,13 @@ class Store:
         return f"{self.root}/{self.key(digest)}"
 
     def exists(self, digest: str) -> bool:
+        """The blob is stored whole. A zero-byte file under another digest's name (a write cut short by a
+        full disk or a crash) does not count: the next `put` of those bytes replaces it."""
         if self.local:
-            return os.path.exists(self.path(digest))
+            try:
+                return os.path.getsize(self.path(digest)) > 0 or digest == EMPTY_SHA256
+            except OSError:
+                return False
         return self.fs.exists(self.path(digest))
 
     def put(self, data: bytes) -> str:
@@ -65,32 +92,57 @@ class Store:
 
     def _write(self, digest: str, data: bytes) -> None:
         final = self.path(digest)
-        if self.local:
-            self._put_local(final, data)
-        elif not self.fs.exists(final):
-            tmp = f"{final.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
-            with self.fs.open(tmp, "wb") as fh:
-                fh.write(data)
-            self.fs.mv(tmp, final)
+        try:
+            if self.local:
+                self._put_local(final, data)
+            elif not self.fs.exists(final):
+                tmp = f"{final.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
+                with self.fs.open(tmp, "wb") as fh:
+                    fh.write(data)
+                self.fs.mv(tmp, final)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise StoreFull(f"could not write blob {final} ({len(data):,} bytes): {DISK_FULL[exc.errno]}; "
+                                f"{RETRY_AFTER_FREEING}") from None
+            raise
 
     def _put_local(self, final: str, data: bytes) -> None:
-        if os.path.exists(final):
-            return
+        try:
+            if os.path.getsize(final) == len(data):
+                return
+            # a blob of the wrong size (zero bytes after a crash or a full disk) is replaced whole below
+        except FileNotFoundError:
+            pass
         folder = os.path.dirname(final)
         if folder not in self._made_dirs:
             os.makedirs(folder, exist_ok=True)
             self._made_dirs.add(folder)
         tmp = f"{folder}/.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, final)  # atomic on POSIX: readers see the whole blob or none
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, final)  # atomic on POSIX: readers see the whole blob or none
+        except BaseException:
+            _discard(tmp)  # a partial temp file only takes space that a re-run needs
+            raise
 
     def get(self, digest: str) -> bytes:
-        if self.local:
-            with open(self.path(digest), "rb") as fh:
-                return fh.read()
-        with self.fs.open(self.path(digest), "rb") as fh:
-            return fh.read()
+        """The blob's bytes; a missing or cut-short (empty) blob is a DamagedBlob naming its path."""
+        path = self.path(digest)
+        try:
+            if self.local:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            else:
+                with self.fs.open(path, "rb") as fh:
+                    data = fh.read()
+        except FileNotFoundError:
+            raise DamagedBlob(f"blob {path} is missing from the store; run `synth verify` to list every "
+                              "sample that uses it") from None
+        if not data and digest != EMPTY_SHA256:
+            raise DamagedBlob(f"blob {path} is empty (0 bytes): a write was cut short by a full disk or a crash; "
+                              "run `synth verify` to list every sample that uses it") from None
+        return data
 
     def iter_digests(self):
         base = f"{self._base}/objects"
@@ -102,6 +154,13 @@ class Store:
                 tail = name.rstrip("/").rsplit("/", 1)[-1]
                 if not tail.startswith(".tmp-"):
                     yield head + tail
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

@@ -6,12 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from synth.core.names import check_name
 from synth.errors import WorkspaceError
 from synth.store.rows import COLUMNS, HASHED, row_hash  # noqa: F401  (re-exported)
 
@@ -95,8 +96,10 @@ class Manifest:
         else:
             try:
                 self._ds = lance.dataset(self.uri, storage_options=self.storage_options)
-            except (ValueError, OSError):
-                self._ds = None
+            except (ValueError, OSError) as exc:
+                if "not found" not in str(exc).lower() and self._version_files():
+                    raise WorkspaceError(self._damaged_versions(exc)) from None
+                self._ds = None  # no manifest yet (a version file, written whole or not at all, is its start)
         if self._ds is None and required:
             raise WorkspaceError("the workspace has no manifest yet: run `synth generate` or `synth import` first")
         return self._ds
@@ -125,7 +128,8 @@ class Manifest:
         return ds if v == ds.version else ds.checkout_version(v)
 
     def to_table(self, version: int | str | None = None, columns: list[str] | None = None) -> pa.Table:
-        return self.dataset(version).to_table(columns=columns)
+        ds = self.dataset(version)
+        return self._reading(ds, lambda: ds.to_table(columns=columns))
 
     def latest_version(self) -> int | None:
         ds = self._dataset(required=False)
@@ -189,6 +193,7 @@ class Manifest:
         return new.version
 
     def tag(self, name: str, version: int | str | None = None) -> int:
+        check_name(name, "tag name")
         ds = self._dataset()
         v = self.resolve(version)
         if name in ds.tags.list():
@@ -201,8 +206,86 @@ class Manifest:
         ds = self._dataset(required=False)
         if ds is None:
             return set()
-        t = ds.to_table(columns=["sample_id"], filter=f"recipe_hash = '{recipe_hash}'")
+        t = self._reading(ds, lambda: ds.to_table(columns=["sample_id"], filter=f"recipe_hash = '{recipe_hash}'"))
         return set(t.column("sample_id").to_pylist())
+
+    # -- damaged files ---------------------------------------------------------------------
+    def _reading(self, ds: lance.LanceDataset, read: Callable[[], Any]) -> Any:
+        """`read()`, turning Lance's error about a damaged data file into one naming the file."""
+        try:
+            return read()
+        except (OSError, ValueError) as exc:
+            if "LanceError" not in str(exc):
+                raise
+            raise WorkspaceError(self._damaged_data(ds, exc)) from None
+
+    def _version_files(self) -> list[tuple[int, str]]:
+        """(version, file name) of every file in manifest.lance/_versions, newest first."""
+        import fsspec
+
+        try:
+            fs, base = fsspec.core.url_to_fs(self.uri)
+            names = [n.rstrip("/").rsplit("/", 1)[-1] for n in fs.ls(f"{base}/_versions", detail=False)]
+        except Exception:  # noqa: BLE001 (no folder, or an object store fsspec cannot list without Lance's options)
+            return []
+        out = []
+        for name in names:
+            stem = name[:-len(".manifest")]
+            if name.endswith(".manifest") and stem.isdigit():
+                n = int(stem)
+                out.append((_U64_MAX - n if n > _U64_MAX // 2 else n, name))  # Lance v2 names count down
+        return sorted(out, reverse=True)
+
+    def _damaged_versions(self, exc: Exception) -> str:
+        """Name the newest version files Lance cannot read, and the newest version that still opens."""
+        import lance
+
+        bad = []
+        for version, name in self._version_files():
+            try:
+                lance.dataset(self.uri, version=version, storage_options=self.storage_options)
+            except (ValueError, OSError):
+                bad.append((version, name))
+                continue
+            files = ", ".join(f"{self.uri}/_versions/{n} (version {v})" for v, n in bad)
+            one = len(bad) == 1
+            return (f"{files} {'is' if one else 'are'} damaged ({_lance_reason(exc)}); version {version} and older "
+                    f"are intact: move the damaged file{'' if one else 's'} out of {self.uri}/_versions, run "
+                    f"`synth verify --repair`, then re-run the command{'' if one else 's'} that made version "
+                    f"{bad[-1][0] if one else f'{bad[-1][0]}..{bad[0][0]}'}")
+        return f"every version file in {self.uri}/_versions is damaged ({_lance_reason(exc)}); no version can be read"
+
+    def _damaged_data(self, ds: lance.LanceDataset, exc: Exception) -> str:
+        """Name the data files whose fragments cannot be read and the first version that uses them."""
+        bad: list[str] = []
+        for fragment in ds.get_fragments():
+            try:
+                fragment.to_table()
+            except (OSError, ValueError):
+                bad.extend(f.path for f in fragment.data_files())
+        if not bad:
+            return f"the manifest {self.uri} could not be read ({_lance_reason(exc)})"
+        since = ds.version
+        for v in sorted(x["version"] for x in ds.versions()):
+            if any(f.path in bad for fr in ds.checkout_version(v).get_fragments() for f in fr.data_files()):
+                since = v
+                break
+        files = ", ".join(f"{self.uri}/data/{b}" for b in bad)
+        it, is_, holds = ("it", "is", "it holds") if len(bad) == 1 else ("them", "are", "they hold")
+        before = f"; versions before {since} do not use {it} and stay readable" if since > 1 else ""
+        return f"{files} {is_} damaged ({_lance_reason(exc)}): {holds} rows added by version {since}{before}"
+
+
+_U64_MAX = 2**64 - 1
+
+
+def _lance_reason(exc: Exception) -> str:
+    """Lance's error without its wrappers and Rust source locations."""
+    import re
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", text)
+    return re.sub(r"^(External error: )?(LanceError\(\w+\): )?(Generic \w+ error: )?", "", text)
 
 
 def count_by(table: pa.Table, column: str) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""Verify a version: re-hash every referenced blob (missing or corrupt ones are errors) and check the
-manifest's own consistency (row hashes, duplicate ids, payload JSON, stored fingerprint, parents)."""
+"""Verify a version: re-hash every referenced blob (missing or corrupt ones are errors, each naming every
+sample that uses it), check the manifest's own consistency (row hashes, duplicate ids, payload JSON,
+stored fingerprint, parents) and that the version history agrees with synth's record (no lost version)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,7 @@ from typing import Any
 
 import fsspec
 
+from synth.store import history
 from synth.store.manifest import HASHED, row_hash
 from synth.store.workspace import Workspace
 from synth.store.commit import version_fingerprint
@@ -23,6 +25,7 @@ class VerifyReport:
     missing: list[dict[str, str]] = field(default_factory=list)
     corrupt: list[dict[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    repaired: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -30,7 +33,13 @@ class VerifyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "ok": self.ok, "rows": self.rows, "blobs": self.blobs,
-                "missing": self.missing, "corrupt": self.corrupt, "problems": self.problems}
+                "missing": self.missing, "corrupt": self.corrupt, "problems": self.problems,
+                **({"repaired": self.repaired} if self.repaired is not None else {})}
+
+
+def repair(ws: Workspace) -> dict[str, Any]:
+    """Make the version history consistent again after a lost version file (see synth.store.history)."""
+    return history.repair(ws, ws.manifest._dataset(required=False))
 
 
 def verify(ws: Workspace, version: int | str | None = None) -> VerifyReport:
@@ -39,10 +48,12 @@ def verify(ws: Workspace, version: int | str | None = None) -> VerifyReport:
     report = VerifyReport(v, rows=table.num_rows)
     blobs = _check_rows(table, report)
     _check_version(ws, v, table, report)
-    for digest, (sample_id, name, uri) in sorted(blobs.items()):
+    report.problems.extend(history.problems(ws, ws.manifest._dataset(required=False), full=True))
+    for digest, (sample_ids, name, uri) in sorted(blobs.items()):
         report.blobs += 1
         data = _read(ws, digest, uri)
-        entry = {"hash": digest, "sample_id": sample_id, "payload": name, **({"uri": uri} if uri else {})}
+        entry = {"hash": digest, "sample_id": sample_ids[0], "sample_ids": sample_ids, "payload": name,
+                 **({"uri": uri} if uri else {})}
         if data is None:
             report.missing.append(entry)
         elif hashlib.sha256(data).hexdigest() != digest:
@@ -50,8 +61,9 @@ def verify(ws: Workspace, version: int | str | None = None) -> VerifyReport:
     return report
 
 
-def _check_rows(table: Any, report: VerifyReport) -> dict[str, tuple[str, str, str | None]]:
-    blobs: dict[str, tuple[str, str, str | None]] = {}
+def _check_rows(table: Any, report: VerifyReport) -> dict[str, tuple[list[str], str, str | None]]:
+    """Row checks; returns hash -> (every sample id using the blob, first payload name, uri)."""
+    blobs: dict[str, tuple[list[str], str, str | None]] = {}
     seen: set[str] = set()
     for r in table.to_pylist():
         sid = r["sample_id"]
@@ -70,7 +82,9 @@ def _check_rows(table: Any, report: VerifyReport) -> dict[str, tuple[str, str, s
             continue
         for name, p in payloads.items():
             if "hash" in p:
-                blobs.setdefault(p["hash"], (sid, name, p.get("uri")))
+                users = blobs.setdefault(p["hash"], ([], name, p.get("uri")))[0]
+                if not users or users[-1] != sid:
+                    users.append(sid)
             elif "value" not in p:
                 report.problems.append(f"sample {sid}: payload {name} has neither a hash nor an inline value")
     return blobs

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from typing import Any
 
 import fsspec
@@ -12,6 +14,7 @@ from synth.store.manifest import Manifest
 from synth.store.blobs import Store
 
 MARKER = "synth-workspace.json"
+CREATE_WAIT_STEPS = 50  # x 0.1 s: how long to wait for another process to finish creating a workspace
 FORMAT = 1
 
 
@@ -44,15 +47,12 @@ class Workspace:
 
     def _check(self, create: bool) -> None:
         marker = self.path(MARKER)
-        if self.fs.exists(marker):
-            try:
-                meta = json.loads(self.fs.cat_file(marker))
-            except (ValueError, OSError):
-                raise WorkspaceError(f"{self.root} has a damaged {MARKER}") from None
-            if meta.get("format") != FORMAT:
-                raise WorkspaceError(f"{self.root} is a workspace of format {meta.get('format')}, "
-                                     f"this synth reads format {FORMAT}")
-            return
+        for _ in range(CREATE_WAIT_STEPS):
+            if self.fs.exists(marker):
+                return self._check_marker(marker)
+            if not self._being_created():
+                break
+            time.sleep(0.1)  # another process is creating this workspace: its marker appears in a moment
         if self.fs.exists(self._base):
             if not self.fs.isdir(self._base):
                 raise WorkspaceError(f"{self.root} exists and is a file, not a workspace", field="--workspace")
@@ -63,8 +63,29 @@ class Workspace:
             raise WorkspaceError(f"no workspace at {self.root}: run `synth generate` or `synth import` first",
                                  field="--workspace")
         self.fs.makedirs(self._base, exist_ok=True)
-        with self.fs.open(marker, "w") as fh:
+        # written under a temporary name and renamed: a process opening the workspace meanwhile never
+        # reads half a marker (two runs creating one workspace at once both succeed)
+        tmp = self.path(f".{MARKER}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        with self.fs.open(tmp, "w") as fh:
             fh.write(json.dumps({"format": FORMAT}))
+        self.fs.mv(tmp, marker)
+
+    def _check_marker(self, marker: str) -> None:
+        try:
+            meta = json.loads(self.fs.cat_file(marker))
+        except (ValueError, OSError):
+            raise WorkspaceError(f"{self.root} has a damaged {MARKER}") from None
+        if meta.get("format") != FORMAT:
+            raise WorkspaceError(f"{self.root} is a workspace of format {meta.get('format')}, "
+                                 f"this synth reads format {FORMAT}")
+
+    def _being_created(self) -> bool:
+        """The folder holds only what a process creating the workspace writes before its marker."""
+        try:
+            names = [n.rstrip("/").rsplit("/", 1)[-1] for n in self.fs.ls(self._base, detail=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return bool(names) and all(n.startswith(f".{MARKER}.tmp-") or n == ".synth-lock" for n in names)
 
 
 def _lance_options(options: dict[str, Any]) -> dict[str, str] | None:
