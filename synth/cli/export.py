@@ -33,15 +33,21 @@ def _summary(fmt: str, out: str, res: dict[str, Any]) -> str:
 @click.option("--recipe", default=None, help="csv/parquet/jsonl: only rows of this recipe.")
 @click.option("--single-file", is_flag=True,
               help="csv/parquet/jsonl: every split into the one file OUT (e.g. out.csv), not OUT/<split>.<format>.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace OUT even if it is not an earlier synth export (its files are deleted). Without it, "
+                   "OUT must be missing, empty or an earlier synth export.")
+@click.option("--no-csv-escape", "no_csv_escape", is_flag=True,
+              help="Write CSV cells starting with = + - @ tab or CR as they are (by default they are prefixed "
+                   "with ' so spreadsheets do not run them as formulas; numbers are never escaped).")
 @workspace_option
 @output_options
 def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, recipe: str | None, single_file: bool,
-               workspace: str | None, as_json: bool, quiet: bool) -> None:
+               overwrite: bool, no_csv_escape: bool, workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Export a version (labels as current at that version) to OUT: COCO, YOLO, Hugging Face Parquet + card,
     WebDataset tar shards, CSV/Parquet/JSONL (generated tables as their own columns, utterances as
     text + entity spans, other samples one row each) or an audio folder with metadata.csv."""
     res = api.export(out, fmt, workspace, version=version, shard_rows=shard_rows, recipe=recipe,
-                     single_file=single_file)
+                     single_file=single_file, overwrite=overwrite, csv_escape=not no_csv_escape)
     emit(res, lambda: _summary(fmt, out, res), as_json, quiet)
 
 
@@ -72,8 +78,8 @@ def export_table(workspace: str | None, version: str | None, recipe: str | None,
 def export_text(workspace: str, out_dir: str, version: str | None, formats: tuple[str, ...], as_json: bool,
                 quiet: bool) -> None:
     """Deprecated: `synth export OUT --format jsonl` (or parquet)."""
-    results = [api.export(out_dir, fmt, workspace, version=version, kinds=("utterances",)) for fmt in formats]
-    files = [f for res in results for f in res["files"]]
+    res = api.export(out_dir, tuple(dict.fromkeys(formats)), workspace, version=version, kinds=("utterances",))
+    files = res["files"]
     emit({"files": files}, lambda: "\n".join(files), as_json, quiet)
     click.echo(f"note: export-text is deprecated; use `synth export {out_dir} --format {formats[0]} -w {workspace}`",
                err=True)

@@ -18,20 +18,35 @@ from synth.errors import SynthError
 @click.option("--rows-per-sample", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Rows in each generated block.")
 @click.option("--target", default=None, help="Column the recipe declares as the target (labels and report use it).")
+@click.option("--max-rows", default=200_000, show_default=True, type=click.IntRange(2, None),  # MAX_SAMPLE_ROWS
+              help="Rows of the seeded uniform sample that marginals and the copula are fitted on.")
+@click.option("--max-bytes", default=None, metavar="SIZE",
+              help="Refuse a larger input file, e.g. 500M or 20G (default 10G, env SYNTH_MAX_TABLE_BYTES).")
 @output_options
 def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, target: str | None,
-                as_json: bool, quiet: bool) -> None:
-    """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe."""
-    from synth.tabular.fit import fit_recipe, write_recipe
-    recipe = fit_recipe(real, name=name, rows_per_sample=rows_per_sample, target=target)
+                max_rows: int, max_bytes: str | None, as_json: bool, quiet: bool) -> None:
+    """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe.
+
+    \b
+    REAL is read once, in chunks, so memory stays bounded whatever its length:
+    - row count, missing rates, numeric min/max and rounding, and category weights
+      are exact, counted over every row;
+    - marginals and the copula are fitted on a uniform sample of at most --max-rows
+      rows, drawn with a fixed seed: the same file always gives the same recipe.
+    CSV must be UTF-8 with unique column names; files over --max-bytes are refused.
+    """
+    from synth.tabular.fit import recipe_from_scan, scan_table, write_recipe
+    scan = scan_table(real, max_rows, max_bytes=max_bytes)
+    recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target)
     write_recipe(recipe, output)
     cols = recipe["params"]["columns"]
     if as_json or quiet:
         emit({"recipe": output, "columns": cols, "correlated_pairs": len(recipe["params"]["correlation"]),
-              "target": target}, "", as_json, quiet)
+              "target": target, "rows": scan.rows, "sample_rows": len(scan.sample)}, "", as_json, quiet)
         return
+    sampled = f" (fitted on a sample of {len(scan.sample):,} of {scan.rows:,} rows)" if scan.sampled else ""
     click.echo(f"wrote {output}: {len(cols)} columns, {len(recipe['params']['correlation'])} correlated pairs"
-               + (f", target {target}" if target else ""))
+               + (f", target {target}" if target else "") + sampled)
     for col, spec in cols.items():
         detail = spec.get("dist") or spec["type"]
         click.echo(f"  {col}: {spec['type']} ({detail})" + (f", missing {spec['missing']:.1%}" if "missing" in spec

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from synth.core.sample import decode_blob
+from synth.exporters.records import inside
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def export_coco(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Pa
                 image_key: str = "image", mask_key: str = "mask", segmentation: str = "rle") -> dict[str, Any]:
     """Write OUT/images/* and OUT/annotations.json; return the COCO dict."""
     out = Path(out)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    inside(out, "images").mkdir(parents=True, exist_ok=True)
     rs = rows(table)
     cats = categories(rs)
     coco: dict[str, Any] = {"images": [], "annotations": [], "categories": [
@@ -57,7 +58,7 @@ def export_coco(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Pa
     for img_id, r in enumerate(rs, start=1):
         pay = r["payloads"][image_key]
         name = f"{r['sample_id']}.{pay.get('format') or 'png'}"
-        (out / "images" / name).write_bytes(get_blob(pay["hash"]))
+        inside(out, "images", name).write_bytes(get_blob(pay["hash"]))
         coco["images"].append({"id": img_id, "file_name": f"images/{name}", "width": int(r["width"]),
                                "height": int(r["height"]), "split": r.get("split")})
         mask = decode_blob("mask", get_blob(r["payloads"][mask_key]["hash"])) if mask_key in r["payloads"] else None
@@ -73,7 +74,7 @@ def export_coco(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Pa
         if c["name"] in kp_counts:
             c["keypoints"] = [f"k{i}" for i in range(kp_counts[c["name"]])]
             c["skeleton"] = []
-    (out / "annotations.json").write_text(json.dumps(coco))
+    inside(out, "annotations.json").write_text(json.dumps(coco))
     return coco
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synth.exporters.pretext import BLOB, Column, derived_payloads, plan_columns, task_targets
-from synth.exporters.records import by_split, media_name
+from synth.exporters.records import by_split, inside, media_name
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -65,7 +65,7 @@ def _schema(media: dict[str, str], has_class: bool,
 def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, *, shard_rows: int = 1000,
               name: str = "synth-dataset", version_note: str = "") -> dict[str, Any]:
     out = Path(out)
-    (out / "data").mkdir(parents=True, exist_ok=True)
+    inside(out, "data").mkdir(parents=True, exist_ok=True)
     splits = by_split(table)
     everything = [r for rs in splits.values() for r in rs]
     media = _columns(everything)
@@ -86,10 +86,10 @@ def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path
             # name and card, so a re-export into the same folder must change the card to be re-read
             digest = hashlib.sha256(buf.getvalue()).hexdigest()[:16]
             path = f"data/{split}-{s:05d}-of-{shards:05d}-{digest}.parquet"
-            (out / path).write_bytes(buf.getvalue())
+            inside(out, path).write_bytes(buf.getvalue())
             written.setdefault(split, []).append(path)
     card = _card(name, written, splits, features, everything, version_note) + _pretext_card(pretext)
-    (out / "README.md").write_text(card)
+    inside(out, "README.md").write_text(card)
     return {"splits": {k: len(v) for k, v in splits.items()}, "files": written,
             "pretext_columns": [c.name for c in pretext], "pretext_files": files.count}
 
@@ -126,7 +126,7 @@ class _PayloadFiles:
             data = json.dumps(p.get("value"), sort_keys=True).encode()
             digest, ext = hashlib.sha256(data).hexdigest(), "json"
         rel = f"ssl/{c.task}.{c.key}/{digest}.{ext}"
-        path = self.out / rel
+        path = inside(self.out, rel)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.get_blob(digest) if data is None else data)

@@ -1,7 +1,9 @@
-"""Shared helpers for exporters: manifest rows as dicts grouped by split, file names for payloads."""
+"""Shared helpers for exporters: manifest rows as dicts grouped by split, file names for payloads, paths
+kept inside the output folder, CSV cells escaped."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -42,3 +44,28 @@ def require_images(table: pa.Table, what: str) -> None:
     if missing:
         raise SynthError(f"cannot {what} {len(missing)} rows without an 'image' payload (e.g. {missing[0]}); "
                          "image exports need an image dataset", field="--version")
+
+
+def inside(out: str | Path, *parts: str) -> Path:
+    """out/parts..., resolved; refuses a path that leaves `out` (a split or class name like `../x`)."""
+    root = Path(out).resolve()
+    path = root.joinpath(*parts).resolve()
+    if path != root and root not in path.parents:
+        raise SynthError(f"refusing to write {'/'.join(parts)!r}: it resolves to {path}, outside the output "
+                         f"folder {root}", field="split" if parts else "out")
+    return path
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (starts with = + - @ tab or CR), prefixed with `'`
+    (OWASP's CSV-injection rule); numbers written as text (-1.5, +3) are left alone."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synth.errors import SynthError
-from synth.exporters.records import by_split
+from synth.exporters.records import by_split, escape_csv_cell, inside
 from synth.exporters.text import records as utterance_records
 from synth.tabular.blocks import decode_block
 
@@ -25,8 +25,9 @@ KIND_NAMES = {"table": "table blocks", "utterances": "utterance rows", "samples"
 
 def export_tabular(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, fmt: str = "csv", *,
                    recipe: str | None = None, single_file: bool = False,
-                   kinds: tuple[str, ...] = ("table", "utterances", "samples")) -> dict[str, Any]:
+                   kinds: tuple[str, ...] = ("table", "utterances", "samples"), csv_escape: bool = True) -> dict[str, Any]:
     """Write `<split>.<fmt>` files under `out` (or, with `single_file`, every split into the file `out`).
+    CSV text cells that a spreadsheet would run as formulas are escaped unless `csv_escape` is False.
     Returns {"splits": {split: rows}, "files": [...], "kind": "table" | "utterances" | "samples"}."""
     if fmt not in FORMATS:
         raise SynthError(f"unknown format {fmt}; allowed: {', '.join(FORMATS)}", field="--format")
@@ -45,9 +46,9 @@ def export_tabular(table: pa.Table, get_blob: Callable[[str], bytes], out: str |
     out = Path(out)
     files, counts = [], {}
     for split, frame in frames.items():
-        path = out if single_file else out / f"{split}.{fmt}"
+        path = out if single_file else inside(out, f"{split}.{fmt}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write(frame, path, fmt, kind)
+        _write(frame, path, fmt, kind, csv_escape)
         files.append(str(path))
         counts[split] = len(frame)
     columns = sorted({c for f in frames.values() for c in f.columns})
@@ -103,7 +104,7 @@ def _flat(r: dict[str, Any], with_meta: bool = True) -> dict[str, Any]:
     return rec
 
 
-def _write(frame: pd.DataFrame, path: Path, fmt: str, kind: str) -> None:
+def _write(frame: pd.DataFrame, path: Path, fmt: str, kind: str, csv_escape: bool = True) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     frame = frame.copy()
     for col in ("labels", "params"):  # free-form objects: JSON text in Parquet (no one struct type fits all)
@@ -118,6 +119,8 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, kind: str) -> None:
         frame.to_json(buf, orient="records", lines=True, force_ascii=False, date_format="iso")
         tmp.write_text(buf.getvalue())
     else:
-        frame.map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v) \
-            .to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        cell = escape_csv_cell if csv_escape else (lambda v: v)
+        frame = frame.map(lambda v: cell(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v))
+        frame.columns = [cell(str(c)) for c in frame.columns]
+        frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
     tmp.replace(path)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synth.errors import SynthError
+from synth.exporters.records import inside
 from synth.store.lineage import current_table
 from synth.store.workspace import Workspace
 
@@ -55,11 +56,11 @@ def export_table(manifest: pa.Table, out_dir: str | Path, formats: tuple[str, ..
     written = []
     for split, rows in sorted(by_split.items()):
         if "jsonl" in formats:
-            path = out / f"{split}.jsonl"
+            path = inside(out, f"{split}.jsonl")
             _atomic_write(path, "".join(json.dumps(_jsonl(r), ensure_ascii=False) + "\n" for r in rows).encode())
             written.append(path)
         if "parquet" in formats:
-            path = out / f"{split}.parquet"
+            path = inside(out, f"{split}.parquet")
             tmp = path.with_suffix(".parquet.tmp")
             pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), tmp)
             tmp.replace(path)

@@ -14,10 +14,14 @@ from typing import Any
 import pyarrow as pa
 
 from synth.exporters.pretext import derived_payloads, task_targets
-from synth.exporters.records import by_split
+from synth.errors import SynthError
+from synth.exporters.records import by_split, inside
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    if "/" in name or "\\" in name or name.startswith("."):  # an entry that would unpack outside its folder
+        raise SynthError(f"refusing tar entry {name!r}: sample ids and payload names must be plain file names",
+                         field="sample_id")
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = len(data), 0, 0o644, 0, 0, "", ""
     tar.addfile(info, io.BytesIO(data))
@@ -32,11 +36,11 @@ def export_webdataset(table: pa.Table, get_blob: Callable[[str], bytes], out: st
     names = sorted({str(r["labels"]["class"]) for rs in splits.values() for r in rs if "class" in r["labels"]})
     classes = {n: i for i, n in enumerate(names)}
     if names:
-        (out / "classes.json").write_text(json.dumps(names))
+        inside(out, "classes.json").write_text(json.dumps(names))
     for split, rs in splits.items():
         for s in range(0, max(1, len(rs)), shard_rows):
             name = f"{split}-{s // shard_rows:06d}.tar"
-            with tarfile.open(out / name, "w", format=tarfile.USTAR_FORMAT) as tar:
+            with tarfile.open(inside(out, name), "w", format=tarfile.USTAR_FORMAT) as tar:
                 for r in rs[s:s + shard_rows]:
                     _sample(tar, r, get_blob, classes)
             shards.setdefault(split, []).append(name)

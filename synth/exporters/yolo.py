@@ -12,10 +12,13 @@ import pyarrow as pa
 
 from synth.core.sample import decode_blob
 from synth.exporters.coco import categories, rows
+from synth.exporters.records import inside
 
 
 def export_yolo(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, task: str = "detect",
-                image_key: str = "image", mask_key: str = "mask") -> dict[str, Any]:
+                image_key: str = "image", mask_key: str = "mask", dataset_path: str | Path | None = None) -> dict[str, Any]:
+    """Write OUT/images/<split>/*, OUT/labels/<split>/*.txt and OUT/data.yaml (whose `path` is `dataset_path`,
+    default OUT: the dispatcher writes into a temporary folder and moves it to its final place)."""
     out = Path(out)
     rs = rows(table)
     cats = {n: i - 1 for n, i in categories(rs).items()}
@@ -23,10 +26,11 @@ def export_yolo(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Pa
     for r in rs:
         split = r.get("split") or "train"
         splits.add(split)
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
-        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+        images, labels = inside(out, "images", split), inside(out, "labels", split)
+        images.mkdir(parents=True, exist_ok=True)
+        labels.mkdir(parents=True, exist_ok=True)
         pay = r["payloads"][image_key]
-        (out / "images" / split / f"{r['sample_id']}.{pay.get('format') or 'png'}").write_bytes(get_blob(pay["hash"]))
+        inside(images, f"{r['sample_id']}.{pay.get('format') or 'png'}").write_bytes(get_blob(pay["hash"]))
         w, h = float(r["width"]), float(r["height"])
         mask = None
         if task == "segment" and mask_key in r["payloads"]:
@@ -45,10 +49,10 @@ def export_yolo(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Pa
                 x0, y0, x1, y1 = obj["box"]
                 lines.append(f"{cats[obj['class']]} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} "
                              f"{(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}")
-        (out / "labels" / split / f"{r['sample_id']}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+        inside(labels, f"{r['sample_id']}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
     names = "\n".join(f"  {i}: {n}" for n, i in sorted(cats.items(), key=lambda kv: kv[1]))
     split_lines = "\n".join(f"{s}: images/{s}" for s in sorted(splits))
-    (out / "data.yaml").write_text(f"path: {out.resolve()}\n{split_lines}\nnames:\n{names}\n")
+    inside(out, "data.yaml").write_text(f"path: {Path(dataset_path or out).resolve()}\n{split_lines}\nnames:\n{names}\n")
     return {"classes": cats, "splits": sorted(splits), "images": len(rs)}
 
 

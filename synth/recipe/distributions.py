@@ -67,9 +67,38 @@ def _arity(cls: type[Distribution]) -> str:
 
 
 def _number(dist: str, arg: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DistributionError(f"{dist}: '{arg}' must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not is_finite_number(value):
+        raise DistributionError(f"{dist}: '{arg}' must be a finite number, got {_short(value)}")
     return value
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for an int or float a draw can use: NaN and infinities make all-NaN columns, and an int past
+    float range (10^400) makes math.isfinite raise OverflowError."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def check_finite_values(dist: str, values: Any) -> None:
+    """Refuse non-finite numbers among choice/cycle values (nested lists too): a drawn NaN spreads silently."""
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and not is_finite_number(v):
+            raise DistributionError(f"{dist}: values must be finite numbers, got {_short(v)}")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return "an integer too large to use"  # repr of one past 4300 digits raises
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)
@@ -207,7 +236,9 @@ class RandInt(Distribution):
         for a in self.arg_names:
             v = getattr(self, a)
             if isinstance(v, bool) or not isinstance(v, int):
-                raise DistributionError(f"{self.name}: '{a}' must be an integer, got {v!r}")
+                raise DistributionError(f"{self.name}: '{a}' must be an integer, got {_short(v)}")
+            if not -2**63 <= v < 2**63:  # numpy draws 64-bit integers; past that it raises mid-plan
+                raise DistributionError(f"{self.name}: '{a}' must be within [-2^63, 2^63), got {_short(v)}")
         if self.low > self.high:
             raise DistributionError(f"{self.name}: low ({self.low}) must not exceed high ({self.high})")
 
@@ -265,6 +296,7 @@ class Choice(Distribution):
                                     "or a mapping value -> weight")
         if not isinstance(values, list) or not values:
             raise DistributionError("choice: needs a non-empty list of values")
+        check_finite_values("choice", values)
         if weights is not None:
             if not isinstance(weights, list) or len(weights) != len(values):
                 raise DistributionError(f"choice: {len(values)} values need {len(values)} weights")
@@ -314,6 +346,7 @@ class Cycle(Distribution):
             args = args["values"]
         if not isinstance(args, list) or not args:
             raise DistributionError("cycle takes a non-empty list of values")
+        check_finite_values("cycle", args)
         return cls(tuple(args))
 
     def at(self, index: int) -> Any:
@@ -347,6 +380,7 @@ def parse(value: Any) -> Distribution:
     if is_distribution_spec(value):
         name, args = next(iter(value.items()))
         if name == "const":
+            check_finite_values("const", [args])
             return Constant(args)
         return DISTRIBUTIONS[name].from_args(args)
     return Constant(value)

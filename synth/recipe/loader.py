@@ -2,6 +2,7 @@
 trial draw."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,10 @@ from synth.errors import RecipeError
 from synth.recipe import distributions as D
 from synth.recipe.model import Recipe, build_recipe
 from synth.recipe.plan import Plan
+from synth.recipe.tune import check_ranges, parse_tune
 from synth.recipe.yamlio import load
+
+RECIPE_SUFFIXES = (".yaml", ".yml")
 
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
@@ -19,9 +23,24 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
         lines.setdefault(tuple(key.split(".")), (str(path), 0))
-    recipe = build_recipe(data, lines, str(path))
+    recipe = _built(data, lines, str(path))
+    if recipe.model.tune is not None:
+        space = parse_tune(recipe.model.tune, lines, str(path))
+        check_ranges(space, lambda over: _built(_with(data, over), lines, str(path)), lines, str(path))
+    return recipe
+
+
+def _built(data: dict[str, Any], lines: dict, file: str) -> Recipe:
+    recipe = build_recipe(data, lines, file)
     Plan(recipe).params_for(0)  # a trial draw catches cross-field errors before anything is written
     return recipe
+
+
+def _with(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    for key, value in overrides.items():
+        _set_dotted(out, key, value)
+    return out
 
 
 def _load_with_extends(path: Path, chain: list[Path]) -> tuple[dict[str, Any], dict]:
@@ -40,13 +59,25 @@ def _load_with_extends(path: Path, chain: list[Path]) -> tuple[dict[str, Any], d
     if not isinstance(base_ref, str):
         raise RecipeError("'extends' takes the path of a recipe file", file=str(path),
                           line=raw_lines.get(("extends",)), field="extends")
-    base_path = (path.parent / base_ref)
-    if not base_path.exists():
-        raise RecipeError(f"'extends' names a missing file: {base_path}", file=str(path),
-                          line=raw_lines.get(("extends",)), field="extends")
+    base_path = checked_recipe_path(path.parent / base_ref, str(path), raw_lines.get(("extends",)), "extends")
     base, base_lines = _load_with_extends(base_path, [*chain, resolved])
     merged = _merge(base, {k: v for k, v in data.items() if k != "extends"})
     return merged, {**base_lines, **lines}
+
+
+def checked_recipe_path(target: Path, file: str, line: int | None, field: str) -> Path:
+    """`target` if it is an existing regular file named *.yaml or *.yml, else a RecipeError. A recipe may name
+    another file (`extends`, a sweep's `recipe`): without this check `/dev/zero` hangs the loader and
+    `/etc/shadow` leaks into the error message. The message names the path only, never its content."""
+    if target.suffix.lower() not in RECIPE_SUFFIXES:
+        raise RecipeError(f"'{field}' must name a recipe file ending in .yaml or .yml, got {str(target)!r}",
+                          file=file, line=line, field=field)
+    if not target.exists():
+        raise RecipeError(f"'{field}' names a missing file: {target}", file=file, line=line, field=field)
+    if not target.is_file():  # is_file follows links: a link to a device or a folder is refused too
+        raise RecipeError(f"'{field}' must name a regular file, and {target} is not one", file=file, line=line,
+                          field=field)
+    return target
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

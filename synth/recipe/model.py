@@ -18,6 +18,9 @@ from synth.recipe import distributions as D
 from synth.errors import RecipeError, SynthError, did_you_mean
 from synth.codecs.canonical import canonical_json
 from synth.core.scene import Scene, get_scene, get_task
+from synth.recipe.yamlio import limit
+
+MAX_COUNT = ("SYNTH_MAX_COUNT", 1_000_000_000)  # documented in docs_limits_recipes.md
 
 
 class SSLSpec(BaseModel):
@@ -61,6 +64,15 @@ class RecipeModel(BaseModel):
     split: dict[str, float] = Field(default_factory=lambda: {"train": 1.0},
                                     description="Split fractions, e.g. {train: 0.8, val: 0.1, test: 0.1}.")
     ssl: list[SSLSpec] = Field(default_factory=list, description="Pretext tasks applied to every sample.")
+    tune: dict[str, Any] | None = Field(None, description="What `synth tune` may search: parameter path -> a "
+                                        "[min, max] range per distribution argument (see synth/recipe/tune.py). "
+                                        "Not part of the recipe hash.")
+
+    @field_validator("count")
+    @classmethod
+    def _count_limit(cls, v: int) -> int:
+        check_count(v)
+        return v
 
     @field_validator("split")
     @classmethod
@@ -75,6 +87,23 @@ class RecipeModel(BaseModel):
         if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
             raise ValueError(f"fractions must sum to 1, got {sum(v.values()):g}")
         return v
+
+
+def check_count(count: int) -> None:
+    """Refuse a count past MAX_COUNT: planning and progress grow with it, so 10^23 would never finish."""
+    cap = limit(MAX_COUNT)
+    if count > cap:
+        raise ValueError(f"count must be at most {cap:,} (raise the limit with {MAX_COUNT[0]}), "
+                         f"got {short_repr(count)}")
+
+
+def short_repr(value: Any) -> str:
+    """A value for an error message: a huge integer by its digit count (repr of one past 4300 digits raises,
+    and a page of digits helps nobody), a long string cut short."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of {len(str(abs(value))) if abs(value).bit_length() < 14_000 else 'over 4,000'} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass
@@ -124,7 +153,11 @@ class Recipe:
 
     def with_count(self, count: int) -> Recipe:
         if count <= 0:
-            raise RecipeError(f"count must be a positive integer, got {count}", field="count")
+            raise RecipeError(f"count must be a positive integer, got {short_repr(count)}", field="count")
+        try:
+            check_count(count)
+        except ValueError as exc:
+            raise RecipeError(str(exc), field="count") from None
         clone = copy.copy(self)
         clone.model = self.model.model_copy(update={"count": count})
         return clone
@@ -213,10 +246,12 @@ def _model_error(exc: ValidationError, lines: dict, file: str, model: type[BaseM
         msg = "required key is missing"
     else:
         msg = err["msg"]
-        if "input" in err and not isinstance(err["input"], (dict, list)):
-            msg += f" (got {err['input']!r})"
+        if loc and loc[-1] == "count" and err["type"] == "value_error":  # check_count's message says it all
+            msg = msg.removeprefix("Value error, ")
+        elif "input" in err and not isinstance(err["input"], (dict, list)):
+            msg += f" (got {short_repr(err['input'])})"
         if loc and loc[-1] == "count" and err["type"] in ("greater_than", "int_parsing", "int_type"):
-            msg = f"count must be a positive integer (got {err.get('input')!r})"
+            msg = f"count must be a positive integer (got {short_repr(err.get('input'))})"
     return RecipeError(msg, file=f or file, line=ln, field=dotted)
 
 
@@ -288,6 +323,11 @@ def _leaf(fld: Any, value: Any, where: tuple[str, ...], dotted: str, lines: dict
     def fail(msg: str) -> RecipeError:
         return RecipeError(msg, file=f or file, line=ln, field=field_name)
 
+    if not D.is_distribution_spec(value):  # overrides and sweeps bypass the YAML reader's own check
+        try:
+            D.check_finite_values("constant", [value])
+        except D.DistributionError as exc:
+            raise fail(str(exc)) from None
     marker = _is_per_instance(fld)
     if marker is not None:  # the scene draws from this distribution per object: keep it whole
         try:
@@ -320,7 +360,7 @@ def _leaf(fld: Any, value: Any, where: tuple[str, ...], dotted: str, lines: dict
             try:
                 adapter.validate_python(v)
             except ValidationError as exc:
-                raise fail(f"{dist.name} can draw {v!r}, which {scene}.{dotted} does not accept: "
+                raise fail(f"{dist.name} can draw {short_repr(v)}, which {scene}.{dotted} does not accept: "
                            f"{_type_msg(exc, dotted, scene)}") from None
         return dist
     if _is_int(fld.annotation) and not isinstance(dist, D.RandInt):
@@ -370,5 +410,5 @@ def _type_msg(exc: ValidationError, dotted: str, scene: str) -> str:
     err = exc.errors()[0]
     msg = err["msg"]
     if "input" in err and not isinstance(err["input"], (dict, list)):
-        msg += f" (got {err['input']!r})"
+        msg += f" (got {short_repr(err['input'])})"
     return f"{scene}.{dotted}: {msg}"

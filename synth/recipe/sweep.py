@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synth.recipe import distributions as D
 from synth.errors import RecipeError
-from synth.recipe.loader import load_recipe
+from synth.recipe.loader import checked_recipe_path, load_recipe
 from synth.recipe.model import Recipe, _model_error
 from synth.codecs.canonical import canonical_json
 from synth.core.seeding import rng_for
@@ -92,8 +92,7 @@ def load_sweep(path: str | Path, count: int | None = None) -> Sweep:
         raise _model_error(exc, {k: (file, v) for k, v in lines.items()}, file, SweepModel, ()) from None
     recipe_path = path.parent / model.recipe
     where = _Where(file, lines)
-    if not recipe_path.exists():
-        raise where.error(("recipe",), f"no recipe file at {recipe_path}")
+    checked_recipe_path(recipe_path, file, lines.get(("recipe",)), "recipe")  # never /dev/zero or /etc/shadow
     if not model.sweep:
         raise where.error(("sweep",), "sweep over at least one recipe field, e.g. params.size: [0.1, 0.2]")
     if model.seeds == "independent" and "seed" in model.sweep:

@@ -1,8 +1,19 @@
 """`synth fit`: read a real table and write a readable table recipe whose marginals (best scipy distribution
-by KS statistic, or empirical for categoricals), copula correlation, datetimes and missing rates reproduce it."""
+by KS statistic, or empirical for categoricals), copula correlation, datetimes and missing rates reproduce it.
+
+A table of any length is read in chunks: row count, missing rates, numeric ranges and category weights are
+exact over every row, while marginals and the copula are fitted on a seeded uniform sample of at most
+MAX_SAMPLE_ROWS rows (same file, same sample, same recipe). Files over MAX_TABLE_BYTES are refused."""
 from __future__ import annotations
 
+import codecs
+import os
+import re
+import stat
 import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +26,270 @@ from synth.errors import SynthError, did_you_mean
 CANDIDATES = ("norm", "lognorm", "gamma", "expon", "weibull_min", "beta", "uniform")
 MAX_FIT_ROWS = 5000  # distribution fitting on a subsample: KS choice is stable and fitting stays fast
 MAX_CATEGORIES = 50
+MAX_SAMPLE_ROWS = 200_000  # rows kept for marginals and copula; `synth fit --max-rows` changes it
+MAX_TABLE_BYTES = ("SYNTH_MAX_TABLE_BYTES", 10 * 1024**3)  # `--max-bytes` or the environment variable raise it
+SAMPLE_SEED = 0
+CHUNK_BYTES = 8 << 20  # text read per chunk; memory stays near the sample's size whatever the file's
+MAX_TRACKED_VALUES = 10_000  # distinct values counted exactly per column; past this it is numeric or an id
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise SynthError(f"no such file: {path}", file=str(path))
+def parse_bytes(text: str, field_name: str = "--max-bytes") -> int:
+    """`10G`, `500MB`, `1_000_000`: a positive size in bytes (binary units)."""
+    match = re.fullmatch(r"\s*([0-9][0-9_]*)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    value = int(match.group(1).replace("_", "")) * _UNITS[match.group(2).lower()] if match else 0
+    if value <= 0:
+        raise SynthError(f"must be a positive size such as 500M or 10G, got {str(text)[:40]!r}", field=field_name)
+    return value
+
+
+def max_table_bytes(override: int | str | None = None) -> int:
+    """The input size cap: the override (`--max-bytes`), else SYNTH_MAX_TABLE_BYTES, else 10 GiB."""
+    if override is not None:
+        return override if isinstance(override, int) and override > 0 else parse_bytes(str(override))
+    name, default = MAX_TABLE_BYTES
+    raw = os.environ.get(name, "").strip()
+    return parse_bytes(raw, name) if raw else default
+
+
+def _check_file(path: Path, max_bytes: int | str | None) -> None:
+    cap = max_table_bytes(max_bytes)
     try:
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SynthError(f"cannot read the table: {exc}", file=str(path)) from None
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise SynthError(f"no such file: {path}", file=str(path)) from None
+    except OSError as exc:
+        raise SynthError(f"cannot read the table: {exc.strerror}", file=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SynthError("not a regular file; a table is a .csv or .parquet file", file=str(path))
+    if info.st_size > cap:
+        raise SynthError(f"the table is {_size(info.st_size)}, over the {_size(cap)} limit; raise it with "
+                         f"--max-bytes or {MAX_TABLE_BYTES[0]} (fitting reads a sample, so memory stays bounded)",
+                         file=str(path))
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n:,} B"
+    scaled, unit = float(n), "B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        scaled /= 1024
+        if scaled < 1024:
+            break
+    return f"{scaled:.1f} {unit}"
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _check_names(path: Path, names: list[Any], line: int | None = None) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(map(str, names), start=1):
+        if name in seen:
+            what = "column name repeated" if name else "two columns have no name"
+            raise SynthError(f"{what} (columns {seen[name]} and {i}); column names must be unique",
+                             file=str(path), line=line, field=name or None)
+        seen[name] = i
+
+
+def _translate(path: Path, exc: Exception) -> SynthError:
+    """A reader's exception as a message the user can act on (never the raw parser traceback)."""
+    if isinstance(exc, UnicodeDecodeError):
+        line, bad = _first_bad_utf8(path) or (None, exc.object[exc.start])
+        return SynthError(f"not UTF-8 text (byte 0x{bad:02x}); save the file as UTF-8, e.g. with "
+                          f"`iconv -f latin1 -t utf-8`", file=str(path), line=line)
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return SynthError("cannot read the table: the file is empty (no header, no rows)", file=str(path))
+    message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return SynthError(f"cannot read the table: {message}", file=str(path))
+
+
+def _first_bad_utf8(path: Path) -> tuple[int, int] | None:
+    """The line and value of the file's first byte that is not UTF-8 (a second pass, only on error)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # exc.object may start with a character left unfinished by the previous block: no newline
+                return line + exc.object[:exc.start].count(b"\n"), exc.object[exc.start]
+            line += block.count(b"\n")
+    return None
+
+
+def _chunk_rows(path: Path) -> int:
+    """Rows per chunk so one chunk holds about CHUNK_BYTES of text, whatever the width of a row. Only a
+    guess: a file it cannot read is reported by `_chunks`, which reads it next."""
+    try:
+        if _is_parquet(path):
+            import pyarrow.parquet as pq
+            meta = pq.ParquetFile(path).metadata
+            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            per_row = size / max(meta.num_rows, 1)
+        else:
+            with open(path, "rb") as fh:
+                head = fh.read(1 << 20)
+            per_row = len(head) / max(head.count(b"\n"), 1)
+    except (ValueError, OSError):
+        per_row = 100.0
+    return int(np.clip(CHUNK_BYTES / max(per_row, 1.0), 1000, 200_000))
+
+
+def _chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    """The table in chunks of rows (one piece when `chunk_rows` is None), after its column names are
+    checked; parser errors become SynthError."""
+    try:
+        if _is_parquet(path):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            parquet = pq.ParquetFile(path)
+            _check_names(path, parquet.schema_arrow.names)
+            if chunk_rows is None:
+                yield parquet.read().to_pandas()
+                return
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                yield pa.Table.from_batches([batch]).to_pandas()
+            return
+        # the raw header: read_csv renames a repeated name to `name.1` without a word
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, encoding="utf-8")
+        _check_names(path, header.iloc[0].tolist() if len(header) else [], line=1)
+        if chunk_rows is None:
+            yield pd.read_csv(path, encoding="utf-8")
+            return
+        with pd.read_csv(path, chunksize=chunk_rows, encoding="utf-8") as reader:
+            yield from reader
+    except SynthError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # UnicodeDecodeError and ArrowInvalid included
+        raise _translate(path, exc) from None
+
+
+@dataclass
+class ColumnSummary:
+    """Exact statistics of one column over every row, updated chunk by chunk in constant memory."""
+
+    rows: int = 0
+    missing: int = 0
+    kinds: set[str] = field(default_factory=set)  # numpy dtype kinds the chunks were read as
+    counts: Counter | None = field(default_factory=Counter)  # None once past MAX_TRACKED_VALUES
+    lo: float = np.inf
+    hi: float = -np.inf
+    decimals: int | None = 0
+
+    @classmethod
+    def of(cls, series: pd.Series) -> ColumnSummary:
+        summary = cls()
+        summary.update(series)
+        return summary
+
+    def update(self, series: pd.Series) -> None:
+        present = series.dropna()
+        self.rows += len(series)
+        self.missing += len(series) - len(present)
+        self.kinds.add(series.dtype.kind)
+        if series.dtype.kind in "iuf" and len(present):
+            values = present.to_numpy(dtype=float)
+            self.lo, self.hi = min(self.lo, float(values.min())), max(self.hi, float(values.max()))
+            if self.decimals is not None:
+                d = _decimals(values)
+                self.decimals = None if d is None else max(self.decimals, d)
+        if self.counts is not None:
+            counted = present.value_counts(sort=False)
+            if len(counted) > MAX_TRACKED_VALUES:  # drop before merging: a float column's first chunk is all new
+                self.counts = None
+                return
+            self.counts.update(dict(zip(counted.index.tolist(), counted.to_numpy().tolist())))
+            if len(self.counts) > MAX_TRACKED_VALUES:
+                self.counts = None
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counts) if self.counts is not None else MAX_TRACKED_VALUES + 1
+
+
+@dataclass
+class TableScan:
+    """What one pass over a table leaves: a uniform sample in file order, and exact per-column summaries."""
+
+    sample: pd.DataFrame
+    rows: int
+    columns: dict[str, ColumnSummary]
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.sample) < self.rows
+
+
+def scan_table(path: str | Path, max_rows: int | None = MAX_SAMPLE_ROWS, *, max_bytes: int | str | None = None,
+               seed: int = SAMPLE_SEED, chunk_rows: int | None = None) -> TableScan:
+    """Read a CSV or Parquet table once, in chunks, keeping a uniform sample of at most `max_rows` rows
+    (all rows when None). Each row draws a key from a generator seeded with `seed`, in file order, and the
+    rows with the smallest keys are kept: the sample depends on the file and the seed, not on chunk size."""
+    path = Path(path)
+    _check_file(path, max_bytes)
+    rng = np.random.default_rng(seed)
+    summaries: dict[str, ColumnSummary] = {}
+    pieces: list[pd.DataFrame] = []
+    keys: list[np.ndarray] = []
+    held, rows, threshold = 0, 0, np.inf
+    for chunk in _chunks(path, chunk_rows or _chunk_rows(path)):
+        chunk.columns = [str(c) for c in chunk.columns]
+        chunk.index = pd.RangeIndex(rows, rows + len(chunk))  # file order, to sort the sample back into
+        rows += len(chunk)
+        for name in chunk.columns:
+            summaries.setdefault(name, ColumnSummary()).update(chunk[name])
+        drawn = rng.random(len(chunk))
+        take = drawn < threshold
+        if take.any():
+            pieces.append(chunk[take] if not take.all() else chunk)
+            keys.append(drawn[take])
+            held += int(take.sum())
+        if max_rows is not None and held > 2 * max_rows:  # prune now and then, not per chunk
+            pieces, keys, threshold = _smallest(pieces, keys, max_rows)
+            held = max_rows
+    if not pieces:
+        raise SynthError("the table has no rows; fitting needs at least 2", file=str(path))
+    if max_rows is not None and held > max_rows:
+        pieces, keys, _ = _smallest(pieces, keys, max_rows)
+    sample = _concat(pieces).sort_index()
+    return TableScan(sample=_unify(sample, summaries), rows=rows, columns=summaries)
+
+
+def _concat(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(pieces) == 1:
+        return pieces[0]
+    with warnings.catch_warnings():  # all-NA pieces of a column: pandas warns that it will keep their dtype
+        warnings.simplefilter("ignore", FutureWarning)
+        return pd.concat(pieces)
+
+
+def _smallest(pieces: list[pd.DataFrame], keys: list[np.ndarray],
+              k: int) -> tuple[list[pd.DataFrame], list[np.ndarray], float]:
+    frame, drawn = _concat(pieces), np.concatenate(keys)
+    keep = np.argpartition(drawn, k - 1)[:k]
+    return [frame.iloc[keep]], [drawn[keep]], float(drawn[keep].max())
+
+
+def _unify(sample: pd.DataFrame, summaries: dict[str, ColumnSummary]) -> pd.DataFrame:
+    """Give each sampled column the dtype one read of the whole file gives: a column of integers that has
+    a gap anywhere is float, even when the sampled rows came only from chunks without one."""
+    for name, summary in summaries.items():
+        if summary.kinds == {"i", "f"}:
+            sample[name] = sample[name].astype(float)
+        elif len(summary.kinds) > 1 and "O" in summary.kinds:
+            sample[name] = sample[name].astype(object)
+    return sample
+
+
+def read_table(path: str | Path, max_bytes: int | str | None = None) -> pd.DataFrame:
+    """The whole table (for the quality report), with the same checks and errors as `scan_table`."""
+    path = Path(path)
+    _check_file(path, max_bytes)
+    frames = list(_chunks(path, None))
+    frame = frames[0] if frames else pd.DataFrame()
     if frame.empty or len(frame.columns) == 0:
         raise SynthError("the table has no rows; fitting needs at least 2", file=str(path))
     empty = [c for c in frame.columns if frame[c].isna().all()]
@@ -34,11 +299,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def fit_numeric(values: np.ndarray) -> dict[str, Any]:
-    """The candidate scipy distribution with the smallest KS statistic, and its parameters."""
+def fit_numeric(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    """The candidate scipy distribution with the smallest KS statistic, and its parameters. `lo` and `hi`
+    are the column's range over the whole file when `values` is a sample of it."""
     sample = values if len(values) <= MAX_FIT_ROWS else np.random.default_rng(0).choice(values, MAX_FIT_ROWS,
                                                                                          replace=False)
-    lo, hi = float(values.min()), float(values.max())
+    lo = float(values.min()) if lo is None else lo
+    hi = float(values.max()) if hi is None else hi
     best: tuple[float, str, dict[str, float]] | None = None
     for name in CANDIDATES:
         family = getattr(stats, name)
@@ -70,34 +337,52 @@ def _decimals(values: np.ndarray) -> int | None:
     return None
 
 
-def fit_column(series: pd.Series) -> dict[str, Any]:
+def fit_column(series: pd.Series, summary: ColumnSummary | None = None) -> dict[str, Any]:
+    """The spec of one column. `series` is the column (or a sample of it); `summary` holds its exact
+    whole-file statistics, from which missing rate, range, rounding and category weights are taken."""
+    summary = summary or ColumnSummary.of(series)
     s = series.dropna()
+    counts = summary.counts
     spec: dict[str, Any]
-    if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and set(s.unique()) <= {0, 1}
-                                          and s.nunique() == 2 and pd.api.types.is_integer_dtype(s)):
-        spec = {"type": "boolean", "p": round(float(s.astype(bool).mean()), 6)}
-    elif pd.api.types.is_numeric_dtype(s) and s.nunique() > 15:
+    if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_integer_dtype(s) and counts is not None
+                                          and set(counts) <= {0, 1} and len(counts) == 2):
+        spec = {"type": "boolean", "p": round(_true_share(s, counts), 6)}
+    elif pd.api.types.is_numeric_dtype(s) and summary.distinct > 15:
         values = s.to_numpy(dtype=float)
-        fitted = fit_numeric(values)
-        spec = {"type": "numeric", "dist": fitted["dist"], "params": fitted["params"],
-                "min": float(values.min()), "max": float(values.max())}
-        decimals = _decimals(values)
-        if decimals is not None:
-            spec["round"] = decimals
+        lo, hi = (summary.lo, summary.hi) if np.isfinite(summary.lo) else (float(values.min()), float(values.max()))
+        fitted = fit_numeric(values, lo, hi)
+        spec = {"type": "numeric", "dist": fitted["dist"], "params": fitted["params"], "min": lo, "max": hi}
+        if summary.decimals is not None:
+            spec["round"] = summary.decimals
     elif pd.api.types.is_datetime64_any_dtype(s) or (_is_text(s) and _looks_like_dates(s)):
         spec = _fit_datetime(pd.to_datetime(s, errors="coerce").dropna())
     else:
-        counts = s.value_counts(normalize=True, sort=False)
-        if len(counts) > MAX_CATEGORIES and len(counts) > 0.5 * len(s):
+        present = summary.rows - summary.missing
+        if counts is None:  # too many values to count exactly: the sample decides
+            if s.nunique() > 0.5 * len(s):
+                spec = {"type": "id", "digits": 16}
+            else:
+                spec = _categorical(s.value_counts(normalize=True, sort=False).to_dict())
+        elif len(counts) > MAX_CATEGORIES and len(counts) > 0.5 * present:
             spec = {"type": "id", "digits": 16}  # high-cardinality text: an identifier, not a category
         else:
-            order = sorted(counts.index, key=_sort_key)
-            spec = {"type": "categorical", "values": [_plain(v) for v in order],
-                    "weights": [round(float(counts[v]), 6) for v in order]}
-    rate = float(series.isna().mean())
+            spec = _categorical({v: c / present for v, c in counts.items()})
+    rate = summary.missing / summary.rows if summary.rows else 0.0
     if rate > 0:
         spec["missing"] = round(rate, 6)
     return spec
+
+
+def _true_share(s: pd.Series, counts: Counter | None) -> float:
+    if counts is None or not counts:
+        return float(s.astype(bool).mean())
+    return sum(c for v, c in counts.items() if bool(v)) / sum(counts.values())
+
+
+def _categorical(weights: dict[Any, float]) -> dict[str, Any]:
+    order = sorted(weights, key=_sort_key)
+    return {"type": "categorical", "values": [_plain(v) for v in order],
+            "weights": [round(float(weights[v]), 6) for v in order]}
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:
@@ -176,23 +461,38 @@ def nearest_correlation(r: np.ndarray) -> np.ndarray:
 
 
 def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
-               target: str | None = None) -> dict[str, Any]:
-    frame = read_table(path)
-    if len(frame) < 2:
+               target: str | None = None, *, max_rows: int = MAX_SAMPLE_ROWS, max_bytes: int | str | None = None,
+               seed: int = SAMPLE_SEED) -> dict[str, Any]:
+    """A table recipe fitted to the CSV or Parquet file at `path`, read in one streaming pass."""
+    return recipe_from_scan(scan_table(path, max_rows, max_bytes=max_bytes, seed=seed), path, name,
+                            rows_per_sample, target)
+
+
+def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
+                     target: str | None = None) -> dict[str, Any]:
+    frame, rows = scan.sample, scan.rows
+    if rows < 2:
         raise SynthError("the table has 1 row; fitting needs at least 2", file=str(path))
+    empty = [c for c, summary in scan.columns.items() if summary.missing == summary.rows]
+    if empty:
+        raise SynthError(f"column '{empty[0]}' is all nulls: nothing to fit; drop it or fill it", file=str(path),
+                         field=str(empty[0]))
     if target is not None and target not in frame.columns:
         raise SynthError(f"target '{target}' is not a column of {Path(path).name}{did_you_mean(target, frame.columns)}"
                          f"; columns: {', '.join(map(str, frame.columns))}", file=str(path), field="--target")
-    specs = {str(c): fit_column(frame[c]) for c in frame.columns}
-    count = max(1, int(np.ceil(len(frame) / rows_per_sample)))
+    specs = {c: fit_column(frame[c], scan.columns[c]) for c in frame.columns}
+    count = max(1, int(np.ceil(rows / rows_per_sample)))
+    sampled = (f" Fitted on a seeded uniform sample of {len(frame):,} rows; missing rates, ranges and category "
+               f"weights count every row.") if scan.sampled else ""
     recipe: dict[str, Any] = {
         "name": name or Path(path).stem.replace("-", "_") + "_twin",
-        "description": f"Twin of {Path(path).name} ({len(frame)} rows x {len(frame.columns)} columns), fitted by "
-                       f"synth fit: marginals by KS among {', '.join(CANDIDATES)}; Gaussian copula correlation.",
+        "description": f"Twin of {Path(path).name} ({rows} rows x {len(frame.columns)} columns), fitted by "
+                       f"synth fit: marginals by KS among {', '.join(CANDIDATES)}; Gaussian copula correlation."
+                       + sampled,
         "scene": "table",
         "count": count,
         "seed": 1,
-        "params": {"rows_per_sample": min(rows_per_sample, len(frame)), "columns": specs,
+        "params": {"rows_per_sample": min(rows_per_sample, rows), "columns": specs,
                    "correlation": fit_correlation(frame, specs)},
     }
     if target is not None:  # the column stays in the copula; the recipe names it as the label to predict

@@ -144,7 +144,7 @@ class TableModel:
 
 def _expr(source: str, known: set[str], where: str) -> Expression:
     try:
-        return Expression(source, known)
+        return Expression(source, known, where=where)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
 

@@ -12,7 +12,8 @@ from synth.tabular.expr import Expression
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # allow_inf_nan=False: a NaN or infinite param, bound or weight would give an all-NaN column
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class MissingWhen(_Spec):
