@@ -7,6 +7,7 @@ import os
 import tempfile
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 from PIL import Image, ImageColor, ImageFilter
 from pydantic import Field
@@ -20,6 +21,7 @@ from synth.text.boxes import char_boxes, mask_ids, word_boxes
 from synth.text.fonts import bundled_font_dir, font_name, fonts_covering, require_glyphs, resolve_font
 from synth.text.layout import Layout, change_thickness, warp
 from synth.text.sources import TextSource, check_source, generate_text
+from synth.text.strokes import Pen, check_chars, draw_text, ink_box
 from synth.text.variants import cross_sevens
 
 BACKGROUNDS = {"noise": 0, "plain": 1, "quasicrystal": 2, "image": 3}
@@ -64,6 +66,32 @@ class TextLineParams(SceneParams):
     layout: Layout = Field(default_factory=Layout, description="Geometry applied after trdg.")
     seven_crossbar: float = Field(0.0, ge=0, le=1, description="Probability that each '7' gets the crossbar of "
                                   "continental handwriting (no bundled font has it); crossed indices go in labels.")
+    glyph_source: Literal["font", "hershey", "pen"] = Field(
+        "font", description="What draws the glyphs: 'font' (trdg with `font`), 'hershey' (OpenCV's Hershey stroke "
+        "fonts, printable ASCII) or 'pen' (a pen along jittered control points per digit; digits and spaces "
+        "only). hershey and pen draw on background 'plain' or 'noise', horizontally, ignoring trdg's options.")
+    hershey_font: Literal["any", "simplex", "plain", "duplex", "complex", "triplex", "complex_small",
+                          "script_simplex", "script_complex"] = Field(
+        "any", description="Hershey font for glyph_source 'hershey'; 'any' draws one per sample.")
+    hershey_italic: float = Field(0.0, ge=0, le=1, description="Probability of OpenCV's italic Hershey variant.")
+    pen_width: float = Field(0.1, ge=0.02, le=0.4, description="Stroke width of hershey/pen glyphs, as a fraction "
+                             "of the digit height.")
+    pen_pressure: float = Field(0.0, ge=0, le=1, description="Pen only: 0 keeps the width constant; toward 1 "
+                                "strokes taper where the pen lands and lifts and swell between.")
+    stroke_jitter: float = Field(0.0, ge=0, le=0.15, description="Pen only: standard deviation of each control "
+                                 "point's random offset, as a fraction of the digit height.")
+    one_style: Literal["any", "plain", "flag", "serif"] = Field(
+        "any", description="Pen '1': a bare stem, a stem with a flag, or flag and base; 'any' draws one.")
+    four_style: Literal["any", "open", "closed"] = Field(
+        "any", description="Pen '4': open top (arm apart from the stem) or closed triangle; 'any' draws one.")
+    nine_style: Literal["any", "straight", "curved"] = Field(
+        "any", description="Pen '9': straight or curved tail; 'any' draws one.")
+    seven_style: Literal["any", "straight", "curved"] = Field(
+        "any", description="Pen '7': straight or curved stem (its crossbar is `seven_crossbar`); 'any' draws one.")
+    ink_intensity: float = Field(1.0, ge=0.1, le=1, description="Hershey/pen: darkest ink as a fraction of the "
+                                 "text colour's contrast with the page.")
+    ink_bleed: float = Field(0.0, ge=0, le=1, description="Hershey/pen: ink spreading into the paper, a blur of "
+                             "this many pen widths added around the strokes (labels keep the stroke itself).")
     grayscale: bool = Field(False, description="Return a single-channel image.")
     invert: bool = Field(False, description="Invert intensities (e.g. white digits on black, MNIST-style).")
 
@@ -76,6 +104,17 @@ class TextLineScene(Scene):
 
     def check(self, params: TextLineParams) -> None:
         check_source(params.text)
+        if params.glyph_source != "font":
+            if params.background not in ("plain", "noise"):
+                raise SynthError(f"glyph_source '{params.glyph_source}' draws on background 'plain' or 'noise'",
+                                 field="background")
+            if params.orientation != "horizontal":
+                raise SynthError(f"glyph_source '{params.glyph_source}' draws horizontal text only",
+                                 field="orientation")
+            if params.text.kind == "literal":
+                check_chars(params.text.literal, params.glyph_source)
+            elif params.text.kind == "random":
+                check_chars(params.text.charset, params.glyph_source)
         for colour, field in ((params.text_color, "text_color"), (params.stroke_fill, "stroke_fill")):
             try:
                 ImageColor.getrgb(colour)
@@ -83,7 +122,7 @@ class TextLineScene(Scene):
                 raise SynthError(f"'{colour}' is not a colour (use e.g. '#282828' or 'black')", field=field)
         if params.background == "image":
             _background_images(params.background_dir)
-        if params.text.kind == "random":
+        if params.text.kind == "random" and params.glyph_source == "font":
             font_dir = params.font_dir or bundled_font_dir(params.text.language)
             if params.font != "any":
                 require_glyphs(params.text.charset, resolve_font(params.font, font_dir))
@@ -92,10 +131,15 @@ class TextLineScene(Scene):
 
     def render(self, params: TextLineParams, rng: np.random.Generator) -> Sample:
         text = generate_text(params.text, rng)
-        font = self._pick_font(text, params, rng)
-        image, mask, redraw = self._draw(text, font, params, rng)
-        rgb = np.asarray(image.convert("RGB"))
-        ids = mask_ids(np.asarray(mask.convert("RGB")))
+        if params.glyph_source == "font":
+            font = self._pick_font(text, params, rng)
+            image, mask, redraw = self._draw(text, font, params, rng)
+            rgb = np.asarray(image.convert("RGB"))
+            ids = mask_ids(np.asarray(mask.convert("RGB")))
+            glyph: dict[str, Any] = {}
+        else:
+            rgb, ids, glyph = self._draw_strokes(text, params, rng)
+            font, redraw = glyph.pop("font"), {"text_color": params.text_color}
         rgb, ids, crossed = cross_sevens(rgb, ids, text, params.seven_crossbar,
                                          ImageColor.getrgb(redraw["text_color"])[:3], rng)
         if not params.layout.is_identity:
@@ -109,13 +153,30 @@ class TextLineScene(Scene):
             out = 255 - out
         chars = char_boxes(ids, text)
         labels: dict[str, Any] = {"transcript": text, "chars": chars, "words": word_boxes(chars, text),
-                                  "font": font_name(font), **redraw}
+                                  "font": font_name(font) if params.glyph_source == "font" else font, **redraw}
         if params.seven_crossbar > 0:
             labels["crossed_sevens"] = crossed
+        if params.glyph_source != "font":
+            labels["glyph_source"] = params.glyph_source
+            labels.update({f"glyph_{k}": v for k, v in glyph.items()})
+            labels["ink_box"] = ink_box(ids)
         if len(text) == 1 and params.text.kind in ("number", "literal"):  # single-glyph classification sets
             labels["class"] = text
         return Sample(payloads={"image": image_payload(np.ascontiguousarray(out))}, labels=labels,
                       width=out.shape[1], height=out.shape[0])
+
+    def _draw_strokes(self, text: str, params: TextLineParams, rng: np.random.Generator):
+        """Hershey or pen glyphs (synth.text.strokes), with the page they sit on and their id mask."""
+        styles = {"1": params.one_style, "4": params.four_style, "7": params.seven_style, "9": params.nine_style}
+        pen = Pen(width=params.pen_width, pressure=params.pen_pressure, jitter=params.stroke_jitter,
+                  intensity=params.ink_intensity, bleed=params.ink_bleed, styles=styles)
+        m = params.margins
+        rgb, ids, info = draw_text(text, params.glyph_source, params.size, (m.top, m.left, m.bottom, m.right), pen,
+                                   ImageColor.getrgb(params.text_color)[:3], params.background, rng,
+                                   params.hershey_font, params.hershey_italic)
+        if params.skew_deg:
+            rgb, ids = _rotate(rgb, ids, params.skew_deg)
+        return rgb, ids, info
 
     def _pick_font(self, text: str, params: TextLineParams, rng: np.random.Generator) -> str:
         font_dir = params.font_dir or bundled_font_dir(params.text.language)
@@ -185,6 +246,22 @@ def _background_images(folder: str) -> tuple[str, ...]:
         raise SynthError(f"background_dir '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)})",
                          field="background_dir")
     return files
+
+
+def _rotate(rgb: np.ndarray, ids: np.ndarray, degrees: float):
+    """Counter-clockwise rotation (trdg's skew sense) on a canvas grown to hold the corners."""
+    h, w = ids.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    new_w, new_h = int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin))
+    m[0, 2] += new_w / 2 - w / 2
+    m[1, 2] += new_h / 2 - h / 2
+    page = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+    out = cv2.warpAffine(rgb, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=page)
+    out_ids = cv2.warpAffine(ids.astype(np.float32), m, (new_w, new_h), flags=cv2.INTER_NEAREST,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out, out_ids.astype(np.int32)
 
 
 def _luma(colour: str) -> float:

@@ -131,10 +131,39 @@ def ssl_apply(task: str, params: Any = None, workspace: str | Workspace | None =
     return apply_to_version(_ws(workspace), task, params, version=version, workers=workers, message=message)
 
 
-def export(out: str | Path, fmt: str, workspace: str | Workspace | None = None, *,
+def export(out: str | Path, fmt: str | tuple[str, ...], workspace: str | Workspace | None = None, *,
            version: int | str | None = None, shard_rows: int = 1000, recipe: str | None = None,
-           single_file: bool = False, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Export a version (labels as current at that version) as `fmt` (see `synth export --help`)."""
+           single_file: bool = False, kinds: tuple[str, ...] | None = None, overwrite: bool = False,
+           csv_escape: bool = True) -> dict[str, Any]:
+    """Export a version (labels as current at that version) as `fmt` (see `synth export --help`). OUT must be
+    missing, empty or an earlier synth export (replaced whole) unless `overwrite`; CSV cells that would run
+    as spreadsheet formulas are prefixed with `'` unless `csv_escape=False`."""
     from synth.exporters.dispatch import export_version
     return export_version(_ws(workspace), fmt, out, version, shard_rows=shard_rows, recipe=recipe,
-                          single_file=single_file, kinds=kinds)
+                          single_file=single_file, kinds=kinds, overwrite=overwrite, csv_escape=csv_escape)
+
+
+def gap(synthetic: int | str | None, real: int | str | None, workspace: str | Workspace | None = None,
+        **options: Any) -> Any:
+    """The sim-to-real gap between a version's synthetic rows and a version's real rows (`synth gap`);
+    options as `synth.loop.gap.gap`."""
+    from synth.loop.gap import gap as _gap
+    return _gap(_ws(workspace), synthetic, real, **options)
+
+
+def tune(recipe: str | Path, workspace: str | Workspace | None = None, *, real: int | str | None,
+         metric: str = "c2st", trials: int = 20, count_per_trial: int = 200, holdout: int | str | None = None,
+         study: str | None = None, seed: int = 0, out: str | Path | None = None, workers: int | None = None,
+         executor: str = "local", executor_options: dict[str, Any] | None = None,
+         on_trial: Callable[[Any], None] | None = None) -> Any:
+    """Search the recipe's `tune:` ranges against the real rows of `real` (`synth tune`); returns a
+    TuneResult and writes the best recipe to `out` (default: <recipe>_tuned.yaml beside it)."""
+    from synth.loop.tune import make_objective, tune as _tune
+
+    ws = _ws(workspace)
+    objective = make_objective(metric, ws, real, seed=seed)
+    check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed) if holdout is not None \
+        else None
+    return _tune(recipe, ws, objective, trials=trials, count_per_trial=count_per_trial, study=study, seed=seed,
+                 workers=workers, executor=executor, executor_options=executor_options, out=out, holdout=check,
+                 on_trial=on_trial)

@@ -16,7 +16,7 @@ from synth.errors import SynthError
 
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
 COMMAND_MODULES: list[str] = ["synth.cli.images", "synth.cli.export", "synth.cli.ssl", "synth.cli.table",
-                              "synth.cli.data", "synth.cli.sweep"]  # sweep after table: its report group wraps table's
+                              "synth.cli.data", "synth.cli.sweep", "synth.cli.loop", "synth.cli.tune"]  # sweep after table: its report group wraps table's
 
 
 
@@ -32,17 +32,41 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (results and errors).")
 def validate(recipes: tuple[str, ...], as_json: bool) -> None:
-    """Validate recipe files; exit code 2 on the first error."""
-    results = []
-    for path in recipes:
+    """Validate recipe and sweep files: every file is checked, one line per error; exit code 2 if any failed."""
+    # imported here so that only this command pays for them; cli may import every layer below it
+    from synth.recipe.sweep import load_sweep
+    from synth.recipe.yamlio import load as load_yaml
+
+    def check(path: str) -> dict[str, Any]:
+        data, _ = load_yaml(path)
+        if isinstance(data, dict) and "recipe" in data and "sweep" in data:  # a sweep file, not a recipe
+            sw = load_sweep(path)
+            return {"recipe": path, "kind": "sweep", "name": sw.name, "variants": len(sw.variants), "ok": True}
         r = api.validate(path)
-        results.append({"recipe": path, "name": r.name, "scene": r.model.scene, "count": r.count, "hash": r.hash})
-        if not as_json:
-            click.echo(f"ok  {path}  ({r.model.scene}, {r.count} samples, {len(r.specs)} params, hash {r.hash[:12]})")
+        return {"recipe": path, "kind": "recipe", "name": r.name, "scene": r.model.scene, "count": r.count,
+                "params": len(r.specs), "hash": r.hash, "ok": True}
+
+    results, failed = [], 0
+    for path in recipes:
+        try:
+            result = check(path)
+        except SynthError as exc:  # keep going: a user validating recipes/*.yaml wants every error at once
+            failed += 1
+            result = {"recipe": path, "ok": False, "error": exc.message, "file": exc.file, "line": exc.line,
+                      "field": exc.field}
+            click.echo(f"error: {exc}", err=True)
+        results.append(result)
+        if result["ok"] and not as_json:
+            what = (f"sweep, {result['variants']} variants" if result["kind"] == "sweep" else
+                    f"{result['scene']}, {result['count']} samples, {result['params']} params, "
+                    f"hash {result['hash'][:12]}")
+            click.echo(f"ok  {path}  ({what})")
     if as_json:
         click.echo(json.dumps(results, indent=2))
+    if failed:
+        sys.exit(2)
 
 
 @cli.command()
@@ -195,6 +219,63 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except BrokenPipeError:
         os._exit(0)
+    except Exception as exc:  # a full disk or a damaged manifest file: one line, not a traceback
+        line = _storage_failure(exc)
+        if line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(2)
+
+
+def _storage_failure(exc: BaseException) -> str | None:
+    """One line for a write that failed because the disk, the quota or the file size limit is full (an
+    OSError's errno, or Lance's "(os error N)"), or for a Lance read of a damaged file that no reader below
+    named; None for anything else, which keeps its traceback."""
+    import re
+
+    from synth.store.blobs import DISK_FULL, RETRY_AFTER_FREEING
+
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in seen and len(seen) < 8:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    for e in seen:
+        code = e.errno if isinstance(e, OSError) else None
+        found = re.search(r"\(os error (\d+)\)", str(e))
+        if code not in DISK_FULL and found:
+            code = int(found.group(1))
+        if code in DISK_FULL:
+            path = (e.filename if isinstance(e, OSError) else None) or _path_being_written(e.__traceback__)
+            where = f" while writing {path}" if path else ""
+            return f"{DISK_FULL[code]}{where}; {RETRY_AFTER_FREEING}"
+    for e in seen:
+        text = str(e)
+        if "LanceError(IO)" in text or "Encountered corrupt file" in text:
+            # Rust adds source locations (", /path/to/file.rs:12:34") that mean nothing to a user
+            text = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", text.splitlines()[0] if text else text)
+            return (f"reading the workspace failed ({text}): a file of manifest.lance or labels.lance is damaged; "
+                    "`synth verify` names a damaged manifest file")
+    return None
+
+
+def _path_being_written(tb: Any) -> str | None:
+    """The file a failed write was writing, from the innermost frame that holds it: an open file object
+    (Python writers, tarfile) or a Lance dataset URI (Lance's errors name no file)."""
+    import io
+
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for name, value in frame.f_locals.items():
+            handle = value if isinstance(value, io.IOBase) else getattr(value, "fileobj", None)
+            if isinstance(handle, io.IOBase) and isinstance(getattr(handle, "name", None), str):
+                return handle.name
+            if name in ("dataset_uri", "base_uri", "uri") and isinstance(value, str):
+                return value
+    return None
 
 
 if __name__ == "__main__":

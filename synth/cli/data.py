@@ -64,10 +64,13 @@ def import_group() -> None:
 @click.option("--labels", "labels_file", default=None, help="CSV (file,label) or JSON {file: label}; default: "
               "class-per-folder layout FOLDER/<class>/<image>.")
 @click.option("--link", is_flag=True, help="Reference files in place instead of copying them into the store.")
+@click.option("--unlabeled", is_flag=True,
+              help="Rows without labels (any folder layout): for gap, tune --metric c2st, similar, pretext tasks.")
 @_import_options
-def import_images(folder: str, labels_file: str | None, link: bool, **kw: Any) -> None:
+def import_images(folder: str, labels_file: str | None, link: bool, unlabeled: bool, **kw: Any) -> None:
     """Import a folder of images."""
-    _run_import("images", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), link, *_common(kw), folder, labels_file)
+    _run_import("images", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), link, *_common(kw), folder, labels_file,
+                unlabeled=unlabeled)
 
 
 @import_group.command("coco")
@@ -92,10 +95,13 @@ def import_table(file: str, label: str | None, **kw: Any) -> None:
 @import_group.command("text")
 @click.argument("file", type=click.Path())
 @click.option("--text-field", default="text", show_default=True)
+@click.option("--unlabeled", is_flag=True,
+              help="Rows without labels (any folder layout): for gap, tune --metric c2st, similar, pretext tasks.")
 @_import_options
-def import_text(file: str, text_field: str, **kw: Any) -> None:
+def import_text(file: str, text_field: str, unlabeled: bool, **kw: Any) -> None:
     """Import a JSONL file of texts; other fields become labels (label -> class)."""
-    _run_import("text", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), False, *_common(kw), file, text_field)
+    _run_import("text", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), False, *_common(kw), file, text_field,
+                unlabeled=unlabeled)
 
 
 @import_group.command("audio")
@@ -103,10 +109,13 @@ def import_text(file: str, text_field: str, **kw: Any) -> None:
 @click.option("--labels", "labels_file", default=None, help="CSV file,label[,onset_s,offset_s]; default: "
               "class-per-folder layout.")
 @click.option("--link", is_flag=True, help="Reference files in place instead of copying them into the store.")
+@click.option("--unlabeled", is_flag=True,
+              help="Rows without labels (any folder layout): for gap, tune --metric c2st, similar, pretext tasks.")
 @_import_options
-def import_audio(folder: str, labels_file: str | None, link: bool, **kw: Any) -> None:
+def import_audio(folder: str, labels_file: str | None, link: bool, unlabeled: bool, **kw: Any) -> None:
     """Import audio files with clip labels or timed events."""
-    _run_import("audio", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), link, *_common(kw), folder, labels_file)
+    _run_import("audio", kw.pop("workspace"), kw.pop("as_json"), kw.pop("quiet"), link, *_common(kw), folder, labels_file,
+                unlabeled=unlabeled)
 
 
 def _common(kw: dict[str, Any]) -> tuple[Any, ...]:
@@ -119,17 +128,27 @@ def _common(kw: dict[str, Any]) -> tuple[Any, ...]:
 @click.option("--ratio", default=None, help="e.g. real=1,synthetic=3 (default: everything from each source).")
 @click.option("--max", "max_rows", type=int, default=None, help="At most N rows in total.")
 @click.option("--stratify", default=None, help="Label path to stratify by, e.g. class.")
+@click.option("--allow-synthetic-test", is_flag=True,
+              help="Keep synthetic rows in real-only splits (test by default); without it they move to train.")
 @click.option("--message", "-m", default=None)
 @_ws_option
 @output_options
 def mix_cmd(sources: tuple[str, ...], ratio: str | None, max_rows: int | None, stratify: str | None,
-            message: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
-    """Build a training view from sources in a ratio, as a new version (parents: the source versions)."""
+            allow_synthetic_test: bool, message: str | None, workspace: str | None, as_json: bool,
+            quiet: bool) -> None:
+    """Build a training view from sources in a ratio, as a new version (parents: the source versions).
+    Test is real-only by default: synthetic rows in test (or the real-only splits of the last `synth
+    split`) are moved to train, unless --allow-synthetic-test."""
     from synth.data.mix import mix
-    res = mix(_ws(workspace), list(sources), ratio, max_rows=max_rows, stratify=stratify, message=message)
+    res = mix(_ws(workspace), list(sources), ratio, max_rows=max_rows, stratify=stratify, message=message,
+              allow_synthetic_test=allow_synthetic_test)
+    policy = (f"; {res.moved_to_train} synthetic rows moved from {'/'.join(res.real_only)} to train "
+              f"({'/'.join(res.real_only)} is real-only)" if res.moved_to_train else "") if res.real_only \
+        else "; synthetic rows allowed in every split"
     emit(res.as_dict(), lambda: f"version {res.version}: {res.rows} rows ("
          + ", ".join(f"{k}={v}" for k, v in res.taken.items())
-         + (f"; {res.duplicates} duplicates across sources dropped" if res.duplicates else "") + ")", as_json, quiet)
+         + (f"; {res.duplicates} duplicates across sources dropped" if res.duplicates else "") + policy + ")",
+         as_json, quiet)
 
 
 @click.command("split")
@@ -300,19 +319,29 @@ def labels_history(sample: str, version: str | None, workspace: str | None, as_j
 
 @click.command("verify")
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
+@click.option("--repair", is_flag=True, help="If a version file was lost, set its record aside and delete the "
+              "tags pointing at it, so commits can go on (they refuse until then); then verify.")
 @_ws_option
 @_json_option
-def verify_cmd(version: str | None, workspace: str | None, as_json: bool) -> None:
-    """Re-hash every blob a version references and check the manifest; exit 1 on any problem."""
-    from synth.store.verify import verify
-    rep = verify(_ws(workspace), version)
+def verify_cmd(version: str | None, repair: bool, workspace: str | None, as_json: bool) -> None:
+    """Re-hash every blob a version references and check the manifest and its history; exit 1 on any problem."""
+    from synth.store.verify import repair as repair_history, verify
+    ws = _ws(workspace)
+    repaired = repair_history(ws) if repair else None
+    rep = verify(ws, version)
+    rep.repaired = repaired
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
+        if repaired is not None:
+            lost = ", ".join(map(str, repaired["lost_versions"])) or "none"
+            tags = ", ".join(f"{t} (v{v})" for t, v in repaired["tags_deleted"].items()) or "none"
+            click.echo(f"repair: lost versions {lost}" + (f" (records moved to {repaired['set_aside']})"
+                       if repaired["set_aside"] else "") + f"; tags deleted: {tags}")
         for m in rep.missing:
-            click.echo(f"missing  {m['hash'][:16]}  sample {m['sample_id']} payload {m['payload']}")
+            click.echo(f"missing  {m['hash'][:16]}  sample(s) {', '.join(m['sample_ids'])} payload {m['payload']}")
         for c in rep.corrupt:
-            click.echo(f"corrupt  {c['hash'][:16]}  sample {c['sample_id']} payload {c['payload']}")
+            click.echo(f"corrupt  {c['hash'][:16]}  sample(s) {', '.join(c['sample_ids'])} payload {c['payload']}")
         for p in rep.problems:
             click.echo(f"problem  {p}")
         click.echo(f"version {rep.version}: {rep.rows} rows, {rep.blobs} blobs checked, {len(rep.missing)} missing, "

@@ -1,0 +1,283 @@
+"""`synth tune`: search a recipe's `tune:` ranges for the variant whose data is closest to real data.
+
+Each trial is a small version of the recipe with the proposed distribution arguments, generated with the
+same executors as any run and tagged `tune.<study>.<n>`; it is scored by a `Scorer` (`c2st`: how well a
+classifier tells it from real data, lower is better; `tstr`: a probe trained on it, scored on labeled real
+rows, higher is better). The study is Optuna's seeded TPE, stored in the workspace (`tune/<study>.log`),
+so a rerun proposes the same trials and a killed search resumes where it stopped. The best trial becomes
+a recipe that `extends:` the original with the tuned overrides."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from synth.engine.executors import Executor, make_executor
+from synth.engine.generate import generate
+from synth.errors import SynthError
+from synth.loop.features import extractor_for
+from synth.loop.samples import Side, load_side
+from synth.loop.stats import c2st, tstr
+from synth.recipe.loader import load_recipe
+from synth.recipe.tune import SearchSpace, parse_tune
+from synth.store.workspace import Workspace
+
+TUNE_DIR = "tune"
+
+
+@dataclass
+class Objective:
+    """How a trial is scored: `score(ws, version, recipe_name) -> float` over that recipe's synthetic rows
+    of the version, and which way is better."""
+
+    name: str
+    score: Callable[[Workspace, int, str | None], float]
+    maximize: bool
+
+
+METRICS = ("c2st", "tstr")
+
+
+def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_samples: int = 2000,
+                   seed: int = 0) -> Objective:
+    """`c2st`: cross-validated AUC of a classifier telling a trial's samples from the real ones (0.5 is
+    indistinguishable; minimised). `tstr`: accuracy on the real rows of a probe trained on the trial's
+    samples (maximised; the real rows need class labels). Features: the modality's built-in extractor."""
+    if metric not in METRICS:
+        raise SynthError(f"unknown metric '{metric}'; use {' or '.join(METRICS)}", field="--metric")
+    rea = load_side(ws, real, "real", max_samples=max_samples, seed=seed)
+    if metric == "tstr" and any(c is None for c in rea.classes()):
+        raise SynthError(f"--metric tstr scores on labeled real rows, and version {rea.version} has rows without "
+                         "a class label (imported --unlabeled?); use --metric c2st, which needs no labels",
+                         field="--metric")
+
+    def score(ws: Workspace, version: int, recipe: str | None = None) -> float:
+        syn = load_side(ws, version, "synthetic", recipe=recipe, max_samples=max_samples, seed=seed)
+        X_syn, X_real = _features(syn, rea)
+        if metric == "c2st":
+            is_real = np.r_[np.zeros(len(syn)), np.ones(len(rea))].astype(int)
+            return float(c2st(np.vstack([X_syn, X_real]), is_real, seed=seed, n_boot=50).auc)
+        y_syn = syn.classes()
+        if any(c is None for c in y_syn) or set(rea.classes()) - set(y_syn):
+            raise SynthError(f"trial version {version} lacks classes the real rows have", field="--metric")
+        return float(tstr(X_syn, y_syn, X_real, rea.classes(), seed=seed).accuracy)
+
+    return Objective(metric, score, maximize=metric == "tstr")
+
+
+def _features(syn: Side, rea: Side) -> tuple[np.ndarray, np.ndarray]:
+    if syn.modality != rea.modality:
+        raise SynthError(f"the recipe makes {syn.modality} and the real version holds {rea.modality}",
+                         field="--real")
+    X = extractor_for(syn.modality).fit_transform(syn.data + rea.data)
+    return X[:len(syn)], X[len(syn):]
+
+
+@dataclass
+class Trial:
+    number: int
+    state: str
+    score: float | None
+    version: int | None
+    point: dict[str, float]
+    overrides: dict[str, Any]
+    seconds: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "state": self.state, "score": self.score, "version": self.version,
+                "params": self.point, "overrides": self.overrides, "seconds": self.seconds}
+
+
+@dataclass
+class TuneResult:
+    study: str
+    metric: str
+    maximize: bool
+    trials: list[Trial]
+    best: Trial | None
+    baseline: float | None
+    baseline_version: int | None = None
+    importances: dict[str, float] = field(default_factory=dict)
+    recipe_out: str | None = None
+    holdout: dict[str, Any] | None = None  # before/after on real rows the search never saw
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"study": self.study, "metric": self.metric, "direction": "maximize" if self.maximize else "minimize",
+                "baseline": self.baseline, "baseline_version": self.baseline_version,
+                "best": self.best.as_dict() if self.best else None, "holdout": self.holdout,
+                "importances": self.importances, "recipe": self.recipe_out,
+                "trials": [t.as_dict() for t in self.trials]}
+
+
+def tune(recipe_path: str | Path, ws: Workspace, objective: Objective, *, trials: int = 20,
+         count_per_trial: int = 200, study: str | None = None, seed: int = 0, workers: int | None = None,
+         executor: str = "local", executor_options: dict[str, Any] | None = None, out: str | Path | None = None,
+         holdout: Objective | None = None, on_trial: Callable[[Trial], None] | None = None) -> TuneResult:
+    """Run (or resume) the study until it holds `trials` finished trials; write the best recipe to `out`.
+    `holdout` scores the untuned recipe and the best trial on real rows the search never used."""
+    import optuna
+
+    recipe_path = Path(recipe_path)
+    recipe = load_recipe(recipe_path)
+    if recipe.model.tune is None:
+        raise SynthError(f"{recipe_path} has no 'tune:' block: name the parameters and ranges the search may "
+                         "use, e.g. tune: {{layout.scale: {{uniform: [[0.4, 0.8], [0.7, 1.0]]}}}}", field="tune")
+    if trials < 1 or count_per_trial < 1:
+        raise SynthError("--trials and --count-per-trial must be at least 1", field="--trials")
+    space = parse_tune(recipe.model.tune, recipe.lines, recipe.file)
+    name = study or f"{recipe.name}-{objective.name}"
+    _check_study_name(name)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = _storage(ws, name)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, trials // 3)))
+    st = optuna.create_study(study_name=name, storage=storage, sampler=sampler, load_if_exists=True,
+                             direction="maximize" if objective.maximize else "minimize")
+    workers = max(1, workers or os.cpu_count() or 1)
+    with make_executor(executor, workers, executor_options) as ex:
+        base_version, baseline = _baseline(recipe_path, ws, objective, name, count_per_trial, workers, ex)
+        done = [t for t in st.trials if t.state.is_finished()]
+        todo = max(0, trials - len(done))
+        run = _runner(recipe_path, ws, objective, space, name, count_per_trial, workers, ex, on_trial)
+        st.optimize(run, n_trials=todo, catch=(SynthError,))
+    result = _result(st, name, objective, space, baseline)
+    result.baseline_version = base_version
+    if result.best is not None and not _worse_than_baseline(result):
+        result.recipe_out = str(write_best(recipe_path, result, out))
+        if holdout is not None and result.best.version is not None:
+            best_tag = f"tune.{name}.{result.best.number}"
+            result.holdout = {"metric": holdout.name, "best": holdout.score(ws, result.best.version, best_tag),
+                              "baseline": holdout.score(ws, base_version, f"tune.{name}.base")
+                              if base_version is not None else None}
+    return result
+
+
+def _worse_than_baseline(result: TuneResult) -> bool:
+    """No trial beat the untuned recipe: writing the best trial would make the data worse."""
+    if result.baseline is None or result.best is None or result.best.score is None:
+        return False
+    return result.best.score < result.baseline if result.maximize else result.best.score > result.baseline
+
+
+def _runner(recipe_path: Path, ws: Workspace, objective: Objective, space: SearchSpace, name: str, count: int,
+            workers: int, ex: Executor, on_trial: Callable[[Trial], None] | None) -> Callable[[Any], float]:
+    def run(trial: Any) -> float:
+        started = time.perf_counter()
+        point = {d.name: (trial.suggest_int(d.name, int(d.low), int(d.high)) if d.integer
+                          else trial.suggest_float(d.name, d.low, d.high)) for d in space.dimensions()}
+        overrides = space.overrides(point)
+        trial.set_user_attr("overrides", overrides)
+        tag = f"tune.{name}.{trial.number}"
+        version = _trial_version(recipe_path, ws, overrides, tag, count, workers, ex, f"tune {name} trial {trial.number}")
+        trial.set_user_attr("version", version)
+        score = objective.score(ws, version, tag)
+        if not math.isfinite(score):
+            raise SynthError(f"trial {trial.number} scored {score}", field="tune")
+        if on_trial:
+            on_trial(Trial(trial.number, "complete", score, version, point, overrides,
+                           round(time.perf_counter() - started, 2)))
+        return score
+    return run
+
+
+def _trial_version(recipe_path: Path, ws: Workspace, overrides: dict[str, Any], tag: str, count: int,
+                   workers: int, ex: Executor, message: str) -> int:
+    """The version a trial's data lives in: already tagged (a resumed study), else generated and tagged."""
+    if ws.manifest.exists():
+        tags = ws.manifest.dataset().tags.list()
+        if tag in tags:
+            return int(tags[tag]["version"])
+    # each trial is its own recipe name (its tag), so scoring reads that trial's rows alone from a version
+    # that also holds every earlier trial
+    recipe = load_recipe(recipe_path, {**overrides, "name": tag}).with_count(count)
+    res = generate(recipe, ws, workers=workers, message=message, executor=ex,
+                   extra={"tune": tag, "overrides": json.dumps(overrides, sort_keys=True)})
+    version = res.version if res.version is not None else ws.manifest.latest_version()
+    ws.manifest.tag(tag, version)
+    return int(version)
+
+
+def _baseline(recipe_path: Path, ws: Workspace, objective: Objective, name: str, count: int, workers: int,
+              ex: Executor) -> tuple[int | None, float | None]:
+    """The untuned recipe at the trials' count, scored the same way: the 'before' of before/after."""
+    try:
+        version = _trial_version(recipe_path, ws, {}, f"tune.{name}.base", count, workers, ex,
+                                 f"tune {name} baseline")
+    except SynthError:
+        return None, None
+    return version, objective.score(ws, version, f"tune.{name}.base")
+
+
+def _result(st: Any, name: str, objective: Objective, space: SearchSpace, baseline: float | None) -> TuneResult:
+    import optuna
+
+    trials = [Trial(t.number, t.state.name.lower(), t.value, t.user_attrs.get("version"), dict(t.params),
+                    t.user_attrs.get("overrides", {}),
+                    (t.datetime_complete - t.datetime_start).total_seconds()
+                    if t.datetime_complete and t.datetime_start else None) for t in st.trials]
+    complete = [t for t in trials if t.state == "complete" and t.score is not None]
+    best = None
+    if complete:  # ties go to the earliest trial, so a rerun names the same best
+        best = (max if objective.maximize else min)(complete, key=lambda t: (t.score if objective.maximize
+                                                                             else -t.score, -t.number)
+                                                    if objective.maximize else (t.score, t.number))
+    importances: dict[str, float] = {}
+    if len(complete) >= 4 and len(space.dimensions()) > 1:
+        try:
+            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+            importances = {k: round(float(v), 4) for k, v in
+                           optuna.importance.get_param_importances(st, evaluator=evaluator).items()}
+        except (RuntimeError, ValueError, ImportError):
+            importances = {}
+    return TuneResult(name, objective.name, objective.maximize, trials, best, baseline, importances)
+
+
+def write_best(recipe_path: Path, result: TuneResult, out: str | Path | None) -> Path:
+    """The best trial as a recipe that extends the original: the tuned overrides, the score in a comment."""
+    from ruamel.yaml import YAML
+
+    best = result.best
+    assert best is not None
+    original = load_recipe(recipe_path)
+    out = Path(out) if out else recipe_path.with_name(f"{recipe_path.stem}_tuned.yaml")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = {"extends": os.path.relpath(recipe_path.resolve(), out.resolve().parent),
+            "name": f"{original.name}_tuned", "params": {k.removeprefix("params."): v for k, v in best.overrides.items()}}
+    header = (f"# tuned by `synth tune` (study {result.study}, metric {result.metric}): trial {best.number} scored "
+              f"{best.score:.4f}" + (f", the untuned recipe {result.baseline:.4f}" if result.baseline is not None
+                                     else "") + f" ({len(result.trials)} trials)\n")
+    yaml = YAML()
+    yaml.default_flow_style = None
+    tmp = out.with_name(f".{out.name}.tmp")
+    with tmp.open("w") as fh:
+        fh.write(header)
+        yaml.dump(data, fh)
+    tmp.replace(out)
+    load_recipe(out)  # what we write must load
+    return out
+
+
+def _storage(ws: Workspace, name: str) -> Any:
+    """The study's journal in the workspace: an append-only file, safe for processes that share it."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    root = ws.root
+    if "://" in root and not root.startswith("file://"):
+        raise SynthError("synth tune keeps its study in the workspace and needs a local workspace folder; "
+                         "generate trials on Ray with --executor ray", field="--workspace")
+    folder = Path(root.removeprefix("file://")) / TUNE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / f"{name}.log")))
+
+
+def _check_study_name(name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name) or ".." in name:
+        raise SynthError(f"study name '{name}': letters, digits, _ . - (at most 64, no '..')", field="--study")

@@ -1,0 +1,132 @@
+"""`synth tune` on a planted answer: real images come from one background brightness; the search over the
+brightness range must move toward it, be reproducible (same seed, same trials, same recipe), resume after
+a stop, and record a failing trial as failed while the search goes on."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from ruamel.yaml import YAML
+
+from synth import api
+from synth.errors import SynthError
+from synth.loop.tune import Objective, make_objective, tune
+
+RECIPE = """name: tshapes
+scene: shapes
+count: 40
+seed: 5
+params:
+  width: 48
+  height: 48
+  num_objects: 1
+  background.kind: flat
+  background.brightness: {uniform: [0.05, 0.25]}
+tune:
+  background.brightness: {uniform: [[0.05, 0.9], [0.1, 0.95]]}
+"""
+REAL = RECIPE.replace("tshapes", "realshapes").replace("{uniform: [0.05, 0.25]}", "{uniform: [0.7, 0.8]}") \
+    .replace("seed: 5", "seed: 99").split("tune:")[0]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose real rows are bright-background shapes (imported as real images)."""
+    root = tmp_path_factory.mktemp("tune")
+    (root / "recipe.yaml").write_text(RECIPE)
+    (root / "real.yaml").write_text(REAL)
+    src = api.generate(root / "real.yaml", str(root / "src"), workers=1)
+    ws = api.open_workspace(str(root / "src"))
+    folder = root / "real" / "shape"
+    folder.mkdir(parents=True)
+    for r in ws.manifest.to_table(src.version, columns=["sample_id", "payloads"]).to_pylist():
+        digest = json.loads(r["payloads"])["image"]["hash"]
+        (folder / f"{r['sample_id']}.png").write_bytes(ws.store.get(digest))
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "import", "images", str(root / "real"), "-w",
+                           str(root / "ws"), "-q"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+def _copy(planted: Path, name: str) -> Path:
+    target = planted / name
+    if not target.exists():
+        shutil.copytree(planted / "ws", target)
+    return target
+
+
+def test_the_search_moves_toward_the_planted_brightness(planted: Path) -> None:
+    ws = api.open_workspace(str(_copy(planted, "ws_a")))
+    res = tune(planted / "recipe.yaml", ws, make_objective("c2st", ws, 1), trials=6, count_per_trial=30,
+               workers=1, out=planted / "a_tuned.yaml")
+    assert res.baseline is not None and res.baseline > 0.9  # dark backgrounds: trivially told apart
+    assert res.best is not None and res.best.score < res.baseline - 0.1
+    low, high = res.best.overrides["params.background.brightness"]["uniform"]
+    assert high > 0.45  # the range moved up toward the real 0.7-0.8
+    tuned = YAML(typ="safe").load((planted / "a_tuned.yaml").read_text())
+    assert tuned["extends"] == "recipe.yaml" and tuned["name"] == "tshapes_tuned"
+    assert api.validate(planted / "a_tuned.yaml").name == "tshapes_tuned"
+    assert (planted / "a_tuned.yaml").read_text().startswith("# tuned by `synth tune`")
+    tags = api.open_workspace(str(planted / "ws_a")).manifest.dataset().tags.list()
+    assert {"tune.tshapes-c2st.base", "tune.tshapes-c2st.0", "tune.tshapes-c2st.5"} <= set(tags)
+
+
+def test_same_seed_same_trials_same_recipe_and_a_stopped_study_resumes(planted: Path) -> None:
+    runs = []
+    for name in ("ws_b", "ws_c"):
+        ws = api.open_workspace(str(_copy(planted, name)))
+        res = tune(planted / "recipe.yaml", ws, make_objective("c2st", ws, 1), trials=3, count_per_trial=30,
+                   workers=1, seed=3, out=planted / f"{name}.yaml")
+        runs.append(([(t.point, t.score) for t in res.trials], (planted / f"{name}.yaml").read_text()))
+    assert runs[0] == runs[1]
+    # the same study with more trials: the first three are kept (not re-run), three more are added
+    ws = api.open_workspace(str(planted / "ws_b"))
+    more = tune(planted / "recipe.yaml", ws, make_objective("c2st", ws, 1), trials=5, count_per_trial=30,
+                workers=1, seed=3, out=planted / "ws_b.yaml")
+    assert len(more.trials) == 5 and [(t.point, t.score) for t in more.trials[:3]] == runs[0][0]
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(planted: Path) -> None:
+    ws = api.open_workspace(str(_copy(planted, "ws_d")))
+    real = make_objective("c2st", ws, 1)
+    calls = []
+
+    def flaky(ws_: object, version: int, recipe: str | None) -> float:
+        calls.append(recipe)
+        if recipe == "tune.flaky.1":
+            raise SynthError("this trial failed to render", field="test")
+        return real.score(ws_, version, recipe)  # type: ignore[arg-type]
+
+    res = tune(planted / "recipe.yaml", ws, Objective("c2st", flaky, maximize=False), trials=3,
+               count_per_trial=30, workers=1, study="flaky", out=planted / "d.yaml")
+    assert [t.state for t in res.trials] == ["complete", "fail", "complete"]
+    assert res.best is not None and res.best.number in (0, 2)
+
+
+def test_bad_tune_inputs_are_clear_errors(planted: Path, tmp_path: Path) -> None:
+    ws = api.open_workspace(str(_copy(planted, "ws_e")))
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(25):  # new pixels: the importer drops exact duplicates of what is already there
+        cv2.imwrite(str(flat / f"u{i}.png"), np.full((48, 48, 3), 100 + i, np.uint8))
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "import", "images", str(flat), "--unlabeled", "-w",
+                           str(planted / "ws_e"), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    unlabeled = json.loads(proc.stdout)["version"]
+    with pytest.raises(SynthError, match="without a class label"):
+        api.tune(planted / "recipe.yaml", ws, real=unlabeled, metric="tstr", trials=1, count_per_trial=30)
+    no_tune = tmp_path / "plain.yaml"
+    no_tune.write_text(RECIPE.split("tune:")[0])
+    with pytest.raises(SynthError, match="has no 'tune:' block"):
+        api.tune(no_tune, ws, real=1, trials=1, count_per_trial=30)
+    with pytest.raises(SynthError, match="unknown metric"):
+        api.tune(planted / "recipe.yaml", ws, real=1, metric="fid", trials=1)
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "tune", str(planted / "recipe.yaml"), "--real", "1",
+                           "--study", "../x", "-w", str(planted / "ws_e")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "study name" in proc.stderr
