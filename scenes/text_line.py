@@ -52,6 +52,9 @@ class TextLineParams(SceneParams):
     distortion_orientation: Literal["vertical", "horizontal", "both"] = Field(
         "vertical", description="Axis the distortion displaces.")
     blur: float = Field(0.0, ge=0, le=10, description="Gaussian blur radius, applied after the labels are taken.")
+    scan_resolution: int = Field(0, ge=0, le=1024, description="A low-resolution capture: the image is "
+                                 "shrunk to N px on its longer side (area average) and scaled back (bicubic), "
+                                 "as a coarse scanner or an 8x8 digit bitmap does; 0 keeps full resolution.")
     background: Literal["noise", "plain", "quasicrystal", "image"] = Field("noise", description="Background.")
     background_dir: str = Field("", description="Folder of background images for background 'image'.")
     text_color: str = Field("#282828", description="Text colour (any PIL colour string).")
@@ -148,6 +151,8 @@ class TextLineScene(Scene):
             rgb, ids = warp(rgb, ids, params.layout, rng)
         if params.blur > 0:  # after the labels' mask, as trdg does (its own blur would smear the mask too)
             rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(radius=params.blur)))
+        if params.scan_resolution:
+            rgb = _rescan(rgb, params.scan_resolution)
         out = np.asarray(Image.fromarray(rgb).convert("L")) if params.grayscale else rgb
         if params.invert:
             out = 255 - out
@@ -272,3 +277,13 @@ def _luma(colour: str) -> float:
 def _contrast_colour(p: TextLineParams) -> str:
     # trdg's backgrounds are light except user images; dark text unless the requested text is dark already
     return "#ffffff" if _luma(p.text_color) < 60 else "#000000"
+
+
+def _rescan(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Down to `size` px on the longer side and back: detail finer than the capture is lost, edges soften."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= size:
+        return rgb
+    scale = size / max(h, w)
+    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)

@@ -38,7 +38,11 @@ def tune_cmd(recipe: str, real: str, metric: str, trials: int, count_per_trial: 
     trial a version tagged tune.<study>.<n>) for the data closest to the real rows of --real; write the best
     as a recipe that extends RECIPE."""
     def progress(t: object) -> None:
-        if not (quiet or as_json):
+        if quiet or as_json:
+            return
+        if t.score is None:  # type: ignore[attr-defined]
+            click.echo(f"trial {t.number}: failed, the search goes on", err=True)  # type: ignore[attr-defined]
+        else:
             click.echo(f"trial {t.number}: {metric} {t.score:.4f}  ({t.seconds:.0f} s)")  # type: ignore[attr-defined]
 
     res = api.tune(recipe, workspace, real=_version(real), metric=metric, trials=trials,

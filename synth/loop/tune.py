@@ -133,7 +133,7 @@ def tune(recipe_path: str | Path, ws: Workspace, objective: Objective, *, trials
     space = parse_tune(recipe.model.tune, recipe.lines, recipe.file)
     name = study or f"{recipe.name}-{objective.name}"
     _check_study_name(name)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported through on_trial instead
     storage = _storage(ws, name)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, trials // 3)))
     st = optuna.create_study(study_name=name, storage=storage, sampler=sampler, load_if_exists=True,
@@ -173,11 +173,19 @@ def _runner(recipe_path: Path, ws: Workspace, objective: Objective, space: Searc
         overrides = space.overrides(point)
         trial.set_user_attr("overrides", overrides)
         tag = f"tune.{name}.{trial.number}"
-        version = _trial_version(recipe_path, ws, overrides, tag, count, workers, ex, f"tune {name} trial {trial.number}")
-        trial.set_user_attr("version", version)
-        score = objective.score(ws, version, tag)
-        if not math.isfinite(score):
-            raise SynthError(f"trial {trial.number} scored {score}", field="tune")
+        try:
+            version = _trial_version(recipe_path, ws, overrides, tag, count, workers, ex,
+                                     f"tune {name} trial {trial.number}")
+            trial.set_user_attr("version", version)
+            score = objective.score(ws, version, tag)
+            if not math.isfinite(score):
+                raise SynthError(f"trial {trial.number} scored {score}", field="tune")
+        except SynthError as exc:  # recorded as failed; the search goes on
+            trial.set_user_attr("error", str(exc))
+            if on_trial:
+                on_trial(Trial(trial.number, "fail", None, None, point, overrides,
+                               round(time.perf_counter() - started, 2)))
+            raise
         if on_trial:
             on_trial(Trial(trial.number, "complete", score, version, point, overrides,
                            round(time.perf_counter() - started, 2)))
