@@ -169,7 +169,8 @@ def _check_corrections(con: duckdb.DuckDBPyConnection, latest: int) -> None:
 
 def read_corrections_csv(path: str | Path) -> list[Correction]:
     """CSV columns: sample_id, then either `labels` (a whole JSON object) or one column per label path
-    to set (e.g. `class`, `objects.0.class`); optional `parents` (label ids separated by ;) and `note`."""
+    to set (e.g. `class`, `objects.0.class`); optional `parents` (label ids separated by ;) and `note`.
+    Columns named review_* are ignored, and rows with no label cell filled in are skipped (kept as is)."""
     path = Path(path)
     if not path.is_file():
         raise SynthError("no such file", file=str(path))
@@ -179,10 +180,13 @@ def read_corrections_csv(path: str | Path) -> list[Correction]:
         if "sample_id" not in fields:
             raise SynthError(f"needs a sample_id column; columns are {', '.join(fields) or 'none'}", file=str(path))
         raw = [(n + 2, r) for n, r in enumerate(reader)]
-    sets = [f for f in fields if f not in ("sample_id", "labels", "parents", "note")]
+    # review_* columns are for the person reviewing (e.g. a label-issues file): shown, never applied
+    sets = [f for f in fields if f not in ("sample_id", "labels", "parents", "note") and not f.startswith("review_")]
     if "labels" not in fields and not sets:
         raise SynthError("needs a `labels` JSON column or label-path columns (e.g. class)", file=str(path))
-    return [_correction_row(path, line, r, sets) for line, r in raw]
+    rows = [_correction_row(path, line, r, sets) for line, r in raw]
+    # a row whose label cells were left empty is a sample the reviewer kept as it is
+    return [c for c in rows if c.labels.get("__replace__") is not None or c.labels.get("__set__")]
 
 
 def _correction_row(path: Path, line: int, r: dict[str, str], sets: list[str]) -> Correction:
