@@ -130,24 +130,33 @@ def _common(kw: dict[str, Any]) -> tuple[Any, ...]:
 @click.option("--stratify", default=None, help="Label path to stratify by, e.g. class.")
 @click.option("--allow-synthetic-test", is_flag=True,
               help="Keep synthetic rows in real-only splits (test by default); without it they move to train.")
+@click.option("--balance", default=None, help="Balance over the cross product of axes, e.g. label,params.size:4 "
+              "(label = labels.class; params.<path>[:bins] numeric in quantile bins, default 4; a column or label path).")
+@click.option("--balance-target", type=int, default=None, help="Rows per balanced cell (default: the median cell size).")
+@click.option("--max-repeat", type=int, default=3, show_default=True,
+              help="Most copies of a row when up-sampling a small cell.")
 @click.option("--message", "-m", default=None)
 @_ws_option
 @output_options
 def mix_cmd(sources: tuple[str, ...], ratio: str | None, max_rows: int | None, stratify: str | None,
-            allow_synthetic_test: bool, message: str | None, workspace: str | None, as_json: bool,
-            quiet: bool) -> None:
+            allow_synthetic_test: bool, balance: str | None, balance_target: int | None, max_repeat: int,
+            message: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Build a training view from sources in a ratio, as a new version (parents: the source versions).
     Test is real-only by default: synthetic rows in test (or the real-only splits of the last `synth
     split`) are moved to train, unless --allow-synthetic-test."""
     from synth.data.mix import mix
+    axes = [a for a in (balance or "").split(",") if a.strip()] or None
     res = mix(_ws(workspace), list(sources), ratio, max_rows=max_rows, stratify=stratify, message=message,
-              allow_synthetic_test=allow_synthetic_test)
+              allow_synthetic_test=allow_synthetic_test, balance=axes, balance_target=balance_target,
+              max_repeat=max_repeat)
     policy = (f"; {res.moved_to_train} synthetic rows moved from {'/'.join(res.real_only)} to train "
               f"({'/'.join(res.real_only)} is real-only)" if res.moved_to_train else "") if res.real_only \
         else "; synthetic rows allowed in every split"
     emit(res.as_dict(), lambda: f"version {res.version}: {res.rows} rows ("
          + ", ".join(f"{k}={v}" for k, v in res.taken.items())
-         + (f"; {res.duplicates} duplicates across sources dropped" if res.duplicates else "") + policy + ")",
+         + (f"; {res.duplicates} duplicates across sources dropped" if res.duplicates else "") + policy + ")"
+         + (f"; balanced {len(res.balance['cells'])} cells to {res.balance['target']} rows each "
+            f"({res.balance['repeated']} repeated rows)" if res.balance else ""),
          as_json, quiet)
 
 

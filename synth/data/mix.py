@@ -2,6 +2,7 @@
 optionally stratified by a label; committed as a new version whose parents are the source versions."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class MixResult:
     duplicates: int
     real_only: list[str] = field(default_factory=list)  # splits kept real-only (empty: synthetic allowed)
     moved_to_train: int = 0                              # synthetic rows moved out of those splits to train
+    balance: dict[str, Any] | None = None                # axes, target, and each cell's rows before/after
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -76,11 +78,13 @@ class _Source:
     version: int
 
 
-def _source_keys(ws: Workspace, name: str, version: str | None, stratify: str | None) -> _Source:
+def _source_keys(ws: Workspace, name: str, version: str | None, stratify: str | None,
+                 extra: tuple[str, ...] = ()) -> _Source:
     v = ws.manifest.resolve(version)
     ds = ws.manifest.dataset(v)
     # only what choosing needs; the chosen rows are fetched by offset at commit time, in batches
     columns = ["sample_id", "_rowoffset"] + (["labels"] if stratify else [])
+    columns += [c for c in extra if c not in columns]
     if name == "all":
         return _Source(ds, ds.to_table(columns=columns), v)
     column = "origin" if name in ORIGINS else "recipe_name"
@@ -96,18 +100,36 @@ def _source_keys(ws: Workspace, name: str, version: str | None, stratify: str | 
 
 
 def _chosen_rows(parts: list[tuple[lance.LanceDataset, pa.Array]], real_only: tuple[str, ...],
-                 moved: list[int]) -> pa.RecordBatchReader:
+                 moved: list[int], repeats: list[np.ndarray | None] | None = None) -> pa.RecordBatchReader:
     """The chosen rows of every source, in choice order, TAKE_BATCH rows at a time; synthetic rows in a
-    real-only split are moved to train (their row hash recomputed), counted in moved[0]."""
+    real-only split are moved to train (their row hash recomputed), counted in moved[0]. A row repeated
+    by balancing (repeat index k > 0) gets the sample id `<id>~r<k>` and its row hash recomputed."""
     def batches():
-        for ds, offsets in parts:
+        for i, (ds, offsets) in enumerate(parts):
+            rep = repeats[i] if repeats else None
             for start in range(0, len(offsets), TAKE_BATCH):
                 # sources may be versions written under an older schema: cast to today's
                 table = ds.take(offsets.slice(start, TAKE_BATCH)).cast(SCHEMA)
+                if rep is not None:
+                    table = _mark_repeats(table, rep[start:start + TAKE_BATCH])
                 if real_only:
                     table = _move_synthetic(table, real_only, moved)
                 yield from table.to_batches()
     return pa.RecordBatchReader.from_batches(SCHEMA, batches())
+
+
+def _mark_repeats(table: pa.Table, repeat: np.ndarray) -> pa.Table:
+    """Repeated rows get distinct sample ids (`<id>~r<k>`, same group key, so a repeat stays in its
+    row's split) and their row hash recomputed."""
+    hit = repeat > 0
+    if not hit.any():
+        return table
+    table = table.combine_chunks()
+    ids = [sid if k == 0 else f"{sid}~r{k}" for sid, k in zip(table.column("sample_id").to_pylist(), repeat)]
+    table = table.set_column(table.column_names.index("sample_id"), "sample_id", pa.array(ids, pa.string()))
+    mask = pa.array(hit)
+    hashes = pc.replace_with_mask(table.column("row_hash").combine_chunks(), mask, row_hashes(table.filter(mask)))
+    return table.set_column(table.column_names.index("row_hash"), "row_hash", hashes)
 
 
 def _move_synthetic(table: pa.Table, real_only: tuple[str, ...], moved: list[int]) -> pa.Table:
@@ -147,7 +169,7 @@ def _class_of(table: pa.Table, path: str) -> list[str]:
     try:
         con.register("t", table.select(["labels"]))
         json_path = "$." + ".".join(f'"{p}"' for p in path.split("."))
-        return [str(x) for (x,) in con.execute(f"select coalesce(json_extract_string(labels, ?), '') from t",
+        return [str(x) for (x,) in con.execute("select coalesce(json_extract_string(labels, ?), '') from t",
                                                 [json_path]).fetchall()]
     finally:
         con.close()
@@ -182,17 +204,130 @@ def _mask(n: int, indices: pa.Array) -> pa.Array:
     return pa.array(keep)
 
 
+DEFAULT_BINS = 4        # quantile bins of a numeric params axis without `:bins`
+MISSING = "(missing)"   # the cell value of a row that lacks the axis
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One balance axis: `label` (labels.class), `labels.<path>`, `params.<path>[:bins]` or a column."""
+    text: str
+    column: str           # manifest column read
+    path: str | None      # path inside a JSON column (labels, params)
+    bins: int | None      # quantile bins for numeric params values
+
+
+def parse_axes(axes: list[str]) -> list[_Axis]:
+    out = []
+    for text in axes:
+        text = text.strip()
+        if not text:
+            raise SynthError("empty balance axis", field="--balance")
+        name, colon, bins_text = text.partition(":")
+        bins = None
+        if colon:
+            if not name.startswith("params."):
+                raise SynthError(f"'{text}': only params.<path> axes take :bins", field="--balance")
+            if not bins_text.isdigit() or int(bins_text) < 1:
+                raise SynthError(f"'{text}': bins must be a positive integer", field="--balance")
+            bins = int(bins_text)
+        if name == "label":
+            out.append(_Axis(text, "labels", "class", None))
+        elif name.startswith("labels."):
+            out.append(_Axis(text, "labels", name.removeprefix("labels."), None))
+        elif name.startswith("params."):
+            out.append(_Axis(text, "params", name.removeprefix("params."), bins or DEFAULT_BINS))
+        elif name in SCHEMA.names and name not in ("labels", "params", "payloads"):
+            out.append(_Axis(text, name, None, None))
+        else:  # a bare label path, as --stratify takes
+            out.append(_Axis(text, "labels", name, None))
+    return out
+
+
+def _json_value(text: str | None, path: str) -> Any:
+    """The value at a dotted path of a JSON object: a flat dotted key (params) or nested keys (labels)."""
+    if not text:
+        return None
+    try:
+        node = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(node, dict) and path in node:
+        return node[path]
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _axis_cells(table: pa.Table, axis: _Axis) -> list[str]:
+    raw = table.column(axis.column).to_pylist()
+    if axis.path is None:
+        return [MISSING if v is None else str(v) for v in raw]
+    values = [_json_value(v, axis.path) for v in raw]
+    numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if axis.bins is None or not numeric or len(numeric) != sum(v is not None for v in values):
+        return [MISSING if v is None else v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values]
+    edges = np.unique(np.quantile(np.asarray(numeric, float), np.linspace(0, 1, axis.bins + 1)))
+    names = [f"[{lo:.4g}, {hi:.4g}{']' if i == len(edges) - 2 else ')'}" for i, (lo, hi) in
+             enumerate(zip(edges[:-1], edges[1:]))] or [f"[{edges[0]:.4g}, {edges[0]:.4g}]"]
+    out = []
+    for v in values:
+        if v is None:
+            out.append(MISSING)
+        else:
+            out.append(names[min(int(np.searchsorted(edges[1:-1], float(v), side="right")), len(names) - 1)])
+    return out
+
+
+def _order_key(seed: int, sample_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{sample_id}".encode()).hexdigest()
+
+
+def balance_rows(sample_ids: list[str], cells: list[tuple[str, ...]], target: int | None, max_repeat: int,
+                 seed: int = 0) -> tuple[list[tuple[int, int]], int, dict[tuple[str, ...], tuple[int, int]]]:
+    """The rule: each cell's rows are ordered by sha256(seed:sample_id) (deterministic, independent of row
+    order); a cell larger than the target keeps its first `target` rows; a smaller one keeps all its rows
+    and repeats them, round by round in the same order, up to the target or `max_repeat` copies of each
+    row, whichever comes first. The target is the median non-empty cell size unless given.
+    Returns (row index, repeat index) pairs, the target, and each cell's (before, after) counts."""
+    members: dict[tuple[str, ...], list[int]] = {}
+    for i, cell in enumerate(cells):
+        members.setdefault(cell, []).append(i)
+    if target is None:
+        target = max(1, math.floor(float(np.median([len(m) for m in members.values()])) + 0.5))
+    chosen: list[tuple[int, int]] = []
+    counts = {}
+    for cell in sorted(members):
+        rows = sorted(members[cell], key=lambda i: _order_key(seed, sample_ids[i]))
+        n = min(target, len(rows) * max_repeat)
+        picked = [(i, r) for r in range(max_repeat) for i in rows][:n]
+        chosen.extend(picked)
+        counts[cell] = (len(rows), len(picked))
+    return chosen, target, counts
+
+
 def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None = None, *,
         max_rows: int | None = None, stratify: str | None = None, message: str | None = None,
-        allow_synthetic_test: bool = False) -> MixResult:
+        allow_synthetic_test: bool = False, balance: list[str] | None = None,
+        balance_target: int | None = None, max_repeat: int = 3, seed: int = 0) -> MixResult:
     """Policy: the real-only splits (test, or those of the last `synth split`) hold real rows only; the
     mix moves synthetic rows found there to train, unless allow_synthetic_test. The mix replaces the
     newest version it saw when it started: if another process commits meanwhile, it commits nothing and
-    raises ConcurrentCommit (exit 2)."""
+    raises ConcurrentCommit (exit 2).
+    `balance` (axes such as `label`, `params.size:4`, `labels.color`, `origin`) balances the chosen rows
+    over the cross product of the axes after ratio and max: see balance_rows for the seeded rule;
+    repeated rows get sample ids `<id>~r<k>`."""
     if not sources:
         raise SynthError("give at least one --from NAME:VERSION", field="--from")
     if max_rows is not None and max_rows < 1:
         raise SynthError("--max must be at least 1", field="--max")
+    axes = parse_axes(balance) if balance else []
+    if balance_target is not None and balance_target < 1:
+        raise SynthError("--balance-target must be at least 1", field="--balance-target")
+    if max_repeat < 1:
+        raise SynthError("--max-repeat must be at least 1", field="--max-repeat")
     weights = parse_ratio(ratio) if isinstance(ratio, str) or ratio is None else dict(ratio)
     parsed = [parse_source(s) for s in sources]
     names = [n for n, _ in parsed]
@@ -206,9 +341,10 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
         weights = {n: weights.get(n, 0.0) for n in names}
     base = ws.manifest.resolve(None)
     real_only = () if allow_synthetic_test else real_only_splits(ws, base)
-    sources_ = {n: _source_keys(ws, n, v, stratify) for n, v in parsed}
+    extra = tuple(dict.fromkeys(a.column for a in axes))
+    sources_ = {n: _source_keys(ws, n, v, stratify, extra) for n, v in parsed}
     take = quotas({n: src.keys.num_rows for n, src in sources_.items()}, weights, max_rows)
-    parts, seen, dupes = [], pa.array([], pa.string()), 0
+    parts, seen, dupes, kept = [], pa.array([], pa.string()), 0, []
     for n in names:
         part = _pick(sources_[n].keys, take[n], stratify)
         ids = part.column("sample_id").combine_chunks()
@@ -218,14 +354,45 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
             part, ids = part.filter(fresh), ids.filter(fresh)
         seen = pa.concat_arrays([seen, ids])
         parts.append((sources_[n].dataset, part.column("_rowoffset").combine_chunks()))
+        kept.append(part)
+    repeats, balanced = None, None
+    if axes:
+        parts, repeats, balanced = _balanced_parts(parts, kept, axes, balance_target, max_repeat, seed)
     total = sum(len(offsets) for _, offsets in parts)
     if total == 0:
         raise SynthError("the mix is empty: check --ratio and --max", field="--ratio")
     parents = sorted({src.version for src in sources_.values()})
     spec = {"sources": sources, "ratio": weights, "max": max_rows, "stratify": stratify,
             "real_only": list(real_only), "synthetic_moved_to": MOVED_TO if real_only else None}
+    if balanced:
+        spec["balance"] = {k: balanced[k] for k in ("axes", "target", "max_repeat", "seed")}
     msg = message or f"mix {' + '.join(f'{n}={take[n]}' for n in names)}"
     moved = [0]
-    version = commit(ws, _chosen_rows(parts, real_only, moved), msg, operation="mix", replace=True, parents=parents,
+    version = commit(ws, _chosen_rows(parts, real_only, moved, repeats), msg, operation="mix", replace=True, parents=parents,
                      expect_version=base, extra={"mix": json.dumps(spec)})
-    return MixResult(version, total, take, dupes, list(real_only), moved[0])
+    return MixResult(version, total, take, dupes, list(real_only), moved[0], balanced)
+
+
+def _balanced_parts(parts: list[tuple[lance.LanceDataset, pa.Array]], kept: list[pa.Table], axes: list[_Axis],
+                    target: int | None, max_repeat: int, seed: int) \
+        -> tuple[list[tuple[lance.LanceDataset, pa.Array]], list[np.ndarray], dict[str, Any]]:
+    """The parts after balancing, each source's rows in their chosen order (repeats after the original),
+    with the repeat index of every row, and the report of cells before/after."""
+    keys = pa.concat_tables([t.select(["sample_id"] + list(dict.fromkeys(a.column for a in axes))) for t in kept])
+    source_of = np.concatenate([np.full(t.num_rows, i) for i, t in enumerate(kept)])
+    per_axis = [_axis_cells(keys, a) for a in axes]
+    cells = list(zip(*per_axis))
+    chosen, target, counts = balance_rows(keys.column("sample_id").to_pylist(), cells, target, max_repeat, seed)
+    chosen.sort(key=lambda c: (c[1], c[0]))  # originals in mix order, then each round of repeats
+    starts = np.cumsum([0] + [t.num_rows for t in kept])
+    out_parts, out_repeats = [], []
+    for s, (ds, offsets) in enumerate(parts):
+        mine = [(i - starts[s], r) for i, r in chosen if source_of[i] == s]
+        idx = pa.array([i for i, _ in mine], pa.int64())
+        out_parts.append((ds, offsets.take(idx)))
+        out_repeats.append(np.array([r for _, r in mine], np.int64))
+    report = {"axes": [a.text for a in axes], "target": target, "max_repeat": max_repeat, "seed": seed,
+              "cells_before": len(counts), "repeated": sum(1 for _, r in chosen if r > 0),
+              "cells": [{"cell": dict(zip([a.text for a in axes], cell)), "before": b, "after": a}
+                        for cell, (b, a) in sorted(counts.items())]}
+    return out_parts, out_repeats, report

@@ -72,6 +72,16 @@ def _number(dist: str, arg: str, value: Any) -> float:
     return value
 
 
+def _check_weights(kind: str, weights: Any, n: int, what: str) -> None:
+    """`weights` is a list of n finite numbers >= 0, not all zero (one per value or component)."""
+    if not isinstance(weights, list) or len(weights) != n:
+        raise DistributionError(f"{kind}: {n} {what} need {n} weights")
+    for w in weights:
+        _number(kind, "weights", w)
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise DistributionError(f"{kind}: weights must be >= 0 and not all zero")
+
+
 def is_finite_number(value: Any) -> bool:
     """True for an int or float a draw can use: NaN and infinities make all-NaN columns, and an int past
     float range (10^400) makes math.isfinite raise OverflowError."""
@@ -298,12 +308,7 @@ class Choice(Distribution):
             raise DistributionError("choice: needs a non-empty list of values")
         check_finite_values("choice", values)
         if weights is not None:
-            if not isinstance(weights, list) or len(weights) != len(values):
-                raise DistributionError(f"choice: {len(values)} values need {len(values)} weights")
-            for w in weights:
-                _number("choice", "weights", w)
-            if any(w < 0 for w in weights) or sum(weights) <= 0:
-                raise DistributionError("choice: weights must be >= 0 and not all zero")
+            _check_weights("choice", weights, len(values), "values")
         return cls(tuple(values), tuple(float(w) for w in weights) if weights is not None else None)
 
     def __post_init__(self) -> None:
@@ -365,9 +370,75 @@ class Cycle(Distribution):
         return {self.name: list(self.values_)}
 
 
+@dataclass(frozen=True)
+class Mixture(Distribution):
+    """A weighted mixture: `{mixture: {components: [{uniform: [0, 1]}, {uniform: [0.25, 0.3]}], weights: [0.5, 0.5]}}`.
+    One sample draws the component index, then that component, from the same stream; the support is the
+    span of the components' supports, so the recipe's bounds check sees every component."""
+    components: tuple[Distribution, ...]
+    weights: tuple[float, ...]
+    name: ClassVar[str] = "mixture"
+    arg_names: ClassVar[tuple[str, ...]] = ("components", "weights")
+
+    @classmethod
+    def from_args(cls, args: Any) -> Mixture:
+        if not isinstance(args, dict) or "components" not in args:
+            raise DistributionError("mixture takes {components: [<dist>, ...], weights: [w, ...]}")
+        unknown = set(args) - set(cls.arg_names)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise DistributionError(f"mixture: unknown argument '{key}'{did_you_mean(key, cls.arg_names)}; "
+                                    "allowed: components, weights")
+        specs, weights = args["components"], args.get("weights")
+        if not isinstance(specs, list) or not specs:
+            raise DistributionError("mixture: needs a non-empty list of components")
+        components = []
+        for i, spec in enumerate(specs):
+            try:
+                dist = parse(spec)
+            except DistributionError as exc:
+                raise DistributionError(f"mixture: component {i}: {exc}") from None
+            if isinstance(dist, Cycle):  # cycle depends on the sample index, not on the stream
+                raise DistributionError(f"mixture: component {i}: cycle cannot be a mixture component")
+            components.append(dist)
+        if weights is None:
+            weights = [1.0] * len(components)
+        _check_weights("mixture", weights, len(components), "components")
+        return cls(tuple(components), tuple(float(w) for w in weights))
+
+    def __post_init__(self) -> None:
+        cdf = np.cumsum(np.asarray(self.weights, dtype=float))
+        object.__setattr__(self, "_cdf", cdf / cdf[-1])
+
+    def _active(self) -> list[Distribution]:
+        return [c for c, w in zip(self.components, self.weights) if w > 0]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        index = int(self._cdf.searchsorted(rng.random(), side="right"))
+        return self.components[min(index, len(self.components) - 1)].sample(rng)
+
+    def support(self) -> tuple[float, float] | None:
+        supports = [c.support() for c in self._active()]
+        if any(s is None for s in supports):
+            return None
+        return (min(s[0] for s in supports), max(s[1] for s in supports))
+
+    def values(self) -> list[Any] | None:
+        out: list[Any] = []
+        for c in self._active():
+            vals = c.values()
+            if vals is None:
+                return None
+            out.extend(v for v in vals if not any(v == o and type(v) is type(o) for o in out))
+        return out
+
+    def to_yaml(self) -> dict[str, Any]:
+        return {self.name: {"components": [c.to_yaml() for c in self.components], "weights": list(self.weights)}}
+
+
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
     d.name: d for d in (Constant, Uniform, LogUniform, Normal, TruncNormal, Triangular, RandInt, Bernoulli, Choice,
-                        Cycle)
+                        Cycle, Mixture)
 }
 
 

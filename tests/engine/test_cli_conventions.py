@@ -16,7 +16,8 @@ from synth.cli import _register_modules, cli
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = ["generate", "export", "preview", "fit", "mix", "split", "tag", "sweep run", "report card",
            "import images", "import coco", "import table", "import text", "import audio",
-           "labels correct", "labels import", "ssl apply", "tune", "similar", "label-issues"]
+           "labels correct", "labels import", "ssl apply", "tune", "similar", "label-issues",
+           "predictions import", "slices", "focus"]
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:

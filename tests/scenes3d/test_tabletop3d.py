@@ -3,7 +3,6 @@ same recipe gives the same rows in-process and in the engine's worker pool, and 
 outlives its owner."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -6,7 +6,6 @@ import hashlib
 import json
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from ssl_tasks.jigsaw import permutation_set

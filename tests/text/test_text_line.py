@@ -12,7 +12,6 @@ from PIL import Image, ImageDraw, ImageFont
 from scenes.text_line import TextLineParams, TextLineScene
 from synth.text.trdg_shim import load_trdg
 from synth.errors import SynthError
-from synth.core.seeding import seed_global_state
 from synth.text.fonts import bundled_font_dir, resolve_font
 
 SCENE = TextLineScene()
