@@ -17,7 +17,7 @@ from synth.errors import SynthError
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
 COMMAND_MODULES: list[str] = ["synth.cli.images", "synth.cli.export", "synth.cli.ssl", "synth.cli.table",
                               "synth.cli.data", "synth.cli.sweep", "synth.cli.loop", "synth.cli.tune", "synth.cli.review",
-                              "synth.cli.predict", "synth.cli.focus"]  # sweep after table: its report group wraps table's
+                              "synth.cli.predict", "synth.cli.focus", "synth.cli.lock"]  # sweep after table: its report group wraps table's
 
 
 
