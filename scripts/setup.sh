@@ -33,6 +33,21 @@ fi
 export UV_PYTHON_DOWNLOADS=never
 .tools/bin/uv sync --frozen --all-extras --python python3.11 -q
 
+# 3b. torch for synth.torch and its test (issue 18; a minimal step, not in uv.lock): the CPU wheel in
+#     pip's local wheel folder (pip's `find-links`). uv reads no pip config, and the torch uv would
+#     resolve is a multi-GB CUDA build. After `uv sync`, which removes what the lock does not name.
+TORCH_VERSION=2.13.0
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  links=$( { python3 -m pip config list 2>/dev/null | sed -n "s/.*find-links='\(.*\)'/\1/p"; \
+             echo "${PIP_FIND_LINKS:-}"; } | tr ' ' '\n' | sort -u)
+  wheel=$(for d in $links; do ls "$d"/torch-"$TORCH_VERSION"+cpu-cp311-*.whl 2>/dev/null || true; done | head -1)
+  if [ -n "$wheel" ]; then
+    .tools/bin/uv pip install -q --python .venv/bin/python "$wheel"
+  else
+    echo "setup: no torch-$TORCH_VERSION+cpu wheel in pip's find-links; synth.torch needs torch" >&2
+  fi
+fi
+
 # 4. bytecode for every installed module and our own packages. Without it, a machine that sets
 #    PYTHONDONTWRITEBYTECODE recompiles pandas, pyarrow, lance, ... in every process: about 1 s
 #    per CLI call and per spawned worker. Incremental: a second run takes a few seconds.
