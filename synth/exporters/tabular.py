@@ -120,6 +120,11 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, kind: str, csv_escape: boo
         tmp.write_text(buf.getvalue())
     else:
         cell = escape_csv_cell if csv_escape else (lambda v: v)
+        for col in frame.columns:  # dates as dates, as pandas writes them: a time only where some row has one
+            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                stamps = frame[col]
+                dated = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
+                frame[col] = stamps.dt.strftime("%Y-%m-%d" if dated else "%Y-%m-%dT%H:%M:%S")
         frame = frame.map(lambda v: cell(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v))
         frame.columns = [cell(str(c)) for c in frame.columns]
         frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")

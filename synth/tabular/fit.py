@@ -370,7 +370,30 @@ def fit_column(series: pd.Series, summary: ColumnSummary | None = None) -> dict[
     rate = summary.missing / summary.rows if summary.rows else 0.0
     if rate > 0:
         spec["missing"] = round(rate, 6)
+    if isinstance(series.dtype, pd.CategoricalDtype) and spec["type"] == "categorical":
+        order = {v: i for i, v in enumerate(series.cat.categories.tolist())}  # the table's own category order
+        pairs = sorted(zip(spec["values"], spec["weights"]), key=lambda p: order.get(p[0], len(order)))
+        spec["values"], spec["weights"] = [v for v, _ in pairs], [w for _, w in pairs]
+    if spec["type"] == "datetime" and not pd.api.types.is_datetime64_any_dtype(series):
+        fmt = _date_format(s)
+        if fmt is not None:
+            spec["format"] = fmt
+    spec["dtype"] = str(series.dtype)
     return spec
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
+                "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d")
+
+
+def _date_format(s: pd.Series) -> str | None:
+    """The strftime format that writes the column's dates back exactly as the table spells them, if one does."""
+    head = s.astype(str).head(500)
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(head, format=fmt, errors="coerce")
+        if parsed.notna().all() and (parsed.dt.strftime(fmt) == head).all():
+            return fmt
+    return None
 
 
 def _true_share(s: pd.Series, counts: Counter | None) -> float:

@@ -98,6 +98,9 @@ class TableModel:
         if self.target is not None and self.target.generated:
             data[self.target.name] = self._target(data, n, rng)
         self._missing(data, n, rng)
+        for name, col in self.columns.items():
+            if col.dtype is not None:
+                data[name] = typed(data[name], col)
         return pd.DataFrame({k: _column_array(v) for k, v in data.items()})
 
     def _from_uniform(self, name: str, col: Any, u: np.ndarray, rng: np.random.Generator) -> Any:
@@ -203,6 +206,31 @@ def _with_nulls(values: Any, mask: np.ndarray) -> Any:
     out = arr.astype(object)
     out[mask] = None
     return out
+
+
+def typed(values: Any, col: Any) -> pd.Series:
+    """The column in the dtype the recipe records (the real table's): whole-number floats stay floats, 0/1
+    integers stay integers, categories keep their spelling and order, text dates keep their format. Where the
+    spec lets values be missing, an int or bool dtype becomes its nullable twin (Int64, boolean) so every
+    block of a recipe has the same dtype whatever its draw."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    dtype = pd.api.types.pandas_dtype(col.dtype)
+    nullable = col.missing > 0 or col.missing_when is not None or bool(s.isna().any())
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = list(col.values) if isinstance(col, CategoricalColumn) else None
+        return pd.Series(pd.Categorical(s.astype(object).where(s.notna(), None), categories=cats))
+    if isinstance(col, DatetimeColumn) and col.format and dtype.kind != "M":
+        return pd.to_datetime(s).dt.strftime(col.format).astype(dtype)
+    if dtype.kind == "M":
+        stamps = pd.to_datetime(s)
+        tz = getattr(dtype, "tz", None)
+        return stamps.dt.tz_localize(tz).astype(dtype) if tz is not None else stamps.astype(dtype)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub" and nullable:
+        dtype = pd.api.types.pandas_dtype("boolean" if dtype.kind == "b" else
+                                          f"{'U' if dtype.kind == 'u' else ''}Int{dtype.itemsize * 8}")
+    if dtype.kind in "iu" and s.dtype.kind == "f":
+        s = s.round()
+    return s.astype(dtype)
 
 
 def _column_array(values: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import stats
 
@@ -30,6 +31,20 @@ class MissingWhen(_Spec):
 class _Column(_Spec):
     missing: float = Field(0.0, ge=0, le=1, description="Missing completely at random: chance a value is null.")
     missing_when: MissingWhen | None = Field(None, description="Missing at random: null more often where expr holds.")
+    dtype: str | None = Field(None, description="pandas dtype the column is written with (int64, float64, bool, "
+                                                "category, str, datetime64[ns], Int64, ...), as `synth fit` read "
+                                                "it; a nullable int or bool where values can be missing.")
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                pd.api.types.pandas_dtype(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"'{v}' is not a pandas dtype (e.g. int64, float64, bool, category, str, "
+                                 f"datetime64[ns], Int64, boolean)") from None
+        return v
 
 
 class NumericColumn(_Column):
@@ -97,6 +112,8 @@ class DatetimeColumn(_Column):
                                                 description="Relative weight of Mon..Sun.")
     trend: float = Field(0.0, ge=-10, le=10, description="Growth: the last day is e^trend times as likely as the first.")
     time_of_day: bool = Field(False, description="Add a uniform time of day (else dates at midnight).")
+    format: str | None = Field(None, max_length=64, description="strftime format of dates stored as text (e.g. "
+                                                                "%Y-%m-%d): the column is written as that text.")
 
     @model_validator(mode="after")
     def _range(self) -> DatetimeColumn:

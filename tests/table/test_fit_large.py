@@ -71,7 +71,7 @@ def test_large_csv_is_fitted_in_bounded_memory_with_whole_file_statistics(big_cs
     share = frame["colour"].value_counts(normalize=True)
     assert dict(zip(cols["colour"]["values"], cols["colour"]["weights"])) == \
         {k: round(float(v), 6) for k, v in share.items()}
-    assert cols["flag"] == {"type": "boolean", "p": round(float(frame["flag"].mean()), 6)}
+    assert cols["flag"] == {"type": "boolean", "p": round(float(frame["flag"].mean()), 6), "dtype": "bool"}
     assert cols["id"]["type"] == "id"
     r = {(a, b): v for a, b, v in recipe["params"]["correlation"]}
     assert r[("x", "y")] == pytest.approx(frame[["x", "y"]].corr(method="spearman").iloc[0, 1], abs=0.03)

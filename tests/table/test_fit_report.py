@@ -100,7 +100,7 @@ def test_fit_datetimes_booleans_categoricals_and_missing_rates(tmp_path):
     frame.to_csv(tmp_path / "t.csv", index=False)
     cols = fit_recipe(tmp_path / "t.csv")["params"]["columns"]
     assert cols["when"]["type"] == "datetime" and cols["when"]["start"].startswith("2022-01")
-    assert cols["flag"] == {"type": "boolean", "p": pytest.approx(frame["flag"].mean(), abs=1e-6)}
+    assert cols["flag"] == {"type": "boolean", "p": pytest.approx(frame["flag"].mean(), abs=1e-6), "dtype": "bool"}
     assert dict(zip(cols["colour"]["values"], cols["colour"]["weights"]))["red"] == pytest.approx(0.6, abs=0.03)
     assert cols["x"]["missing"] == pytest.approx(frame["x"].isna().mean(), abs=1e-6)
     assert cols["x"]["dist"] in ("gamma", "weibull_min", "lognorm")
