@@ -2,6 +2,7 @@
 slices report more often (a mixture with a uniform over a failing numeric bin, a reweighted choice)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -20,11 +21,16 @@ _BIN = re.compile(r"^\s*[\[(]\s*([^,]+?)\s*,\s*([^,]+?)\s*[\])]\s*$")
 
 
 def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, share: float = 0.5, top: int = 3,
-          out: str | Path | None = None, report_dir: str | Path | None = None) -> dict[str, Any]:
+          out: str | Path | None = None, report_dir: str | Path | None = None,
+          seed: int | None = None) -> dict[str, Any]:
     """Write `<recipe>_focus.yaml` (or `out`): for each of the first `top` usable slices (worst first), a
     numeric param becomes {mixture: [original (1-share), uniform over the bin (share)]}, a categorical one
     moves `share` of its probability onto the failing value; a pair slice changes both params. Slices on
-    columns that are not recipe params are skipped with a note."""
+    columns that are not recipe params are skipped with a note.
+
+    The variant gets its own `seed` (default: derived from the original's seed and the changes), so its
+    samples are new draws: with the original's seed, sample i would repeat sample i of the original in
+    every param the focus did not change."""
     if not 0 < share < 1:
         raise SynthError(f"share must be in (0, 1), got {share}", field="--share")
     if top < 1:
@@ -67,8 +73,10 @@ def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, sh
     if not overrides:
         raise SynthError("no slice of the report names a recipe param to focus on"
                          + (f" ({len(skipped)} skipped: {skipped[0]['reason']})" if skipped else ""), field="--slices")
-    path = _write(recipe_path, recipe.name, overrides, share, out)
-    result: dict[str, Any] = {"recipe": str(path), "changes": changes, "skipped": skipped}
+    if seed is None:
+        seed = derived_seed(recipe.seed, overrides)
+    path = _write(recipe_path, recipe.name, overrides, share, out, seed)
+    result: dict[str, Any] = {"recipe": str(path), "seed": seed, "changes": changes, "skipped": skipped}
     if report_dir is not None:
         result["histograms"] = _histograms(recipe, overrides, Path(report_dir), f"{recipe.name}_focus")
     return result
@@ -188,15 +196,22 @@ def _reweighted(dist: D.Distribution, values: list[Any], bin_: Any, share: float
     return D.Mixture((dist, D.Choice(tuple(match))), (round(1 - share, 6), round(share, 6))), None
 
 
+def derived_seed(seed: int, overrides: dict[str, D.Distribution]) -> int:
+    """A seed for the variant from the original's and what changed: the same focus gives the same seed."""
+    text = json.dumps({"seed": seed, "focus": {p: d.to_yaml() for p, d in sorted(overrides.items())}},
+                      sort_keys=True, default=str)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
 def _write(recipe_path: Path, name: str, overrides: dict[str, D.Distribution], share: float,
-           out: str | Path | None) -> Path:
+           out: str | Path | None, seed: int) -> Path:
     """The variant beside the original (or at `out`), written like `synth tune`'s best recipe; it must load."""
     from ruamel.yaml import YAML
 
     out = Path(out) if out else recipe_path.with_name(f"{recipe_path.stem}_focus.yaml")
     out.parent.mkdir(parents=True, exist_ok=True)
     data = {"extends": os.path.relpath(recipe_path.resolve(), out.resolve().parent), "name": f"{name}_focus",
-            "params": {path: dist.to_yaml() for path, dist in overrides.items()}}
+            "seed": seed, "params": {path: dist.to_yaml() for path, dist in overrides.items()}}
     yaml = YAML()
     yaml.default_flow_style = None
     tmp = out.with_name(f".{out.name}.tmp")

@@ -145,3 +145,22 @@ def test_cli_focus(write_recipe, tmp_path: Path, capsys) -> None:
     result = CliRunner().invoke(focus_cmd, [str(recipe), "--slices", str(report), "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["recipe"] == str(out) and load_recipe(out).name == "tiny_focus"
+
+
+def test_variant_draws_new_samples_not_replays(write_recipe, tmp_path: Path) -> None:
+    """With the original's seed, sample i of the variant would repeat sample i of the original in every
+    param focus did not change; the variant gets its own seed (stable for the same focus, or --seed)."""
+    recipe = write_recipe(SHAPES, "tiny.yaml")
+    slices = [{"column": "params.texture", "bin": "stripes", "kind": "param"}]
+    first = focus(recipe, slices, out=tmp_path / "a.yaml")
+    again = focus(recipe, slices, out=tmp_path / "b.yaml")
+    assert first["seed"] == again["seed"] != 3 and load_recipe(first["recipe"]).seed == first["seed"]
+    assert focus(recipe, slices, out=tmp_path / "c.yaml", seed=11)["seed"] == 11
+    api.generate(recipe, str(tmp_path / "orig"), workers=1)
+    api.generate(first["recipe"], str(tmp_path / "var"), workers=1)
+
+    def brightness(ws: str) -> list[float]:
+        rows = Workspace.open(ws).manifest.to_table(None).sort_by("index").to_pylist()
+        return [json.loads(r["params"])["background.brightness"] for r in rows]
+
+    assert not set(brightness(str(tmp_path / "orig"))) & set(brightness(str(tmp_path / "var")))
