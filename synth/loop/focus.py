@@ -25,7 +25,8 @@ def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, sh
           seed: int | None = None) -> dict[str, Any]:
     """Write `<recipe>_focus.yaml` (or `out`): for each of the first `top` usable slices (worst first), a
     numeric param becomes {mixture: [original (1-share), uniform over the bin (share)]}, a categorical one
-    moves `share` of its probability onto the failing value; a pair slice changes both params. Slices on
+    moves `share` of its probability onto the failing value (a `cycle` becomes a `choice` with its value
+    frequencies first, so the classes are no longer exactly balanced); a pair slice changes both params. Slices on
     columns that are not recipe params are skipped with a note.
 
     The variant gets its own `seed` (default: derived from the original's seed and the changes), so its
@@ -42,6 +43,7 @@ def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, sh
     changes: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     used = 0
+    focused_bins: set[tuple[str, str]] = set()  # (param, bin) already drawn more often
     for item in report:
         if used >= top:
             break
@@ -50,6 +52,9 @@ def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, sh
             skipped.append({"column": item.get("column"), "bin": item.get("bin"), "reason": why})
             continue
         planned = []
+        parts = [(path, bin_) for path, bin_ in parts if (path, repr(bin_)) not in focused_bins]
+        if not parts:  # every half already focused by a slice above it: nothing new to draw
+            continue
         for path, bin_ in parts:
             dist = overrides.get(path) or _original(recipe.specs.get(path))
             if dist is None:
@@ -66,6 +71,7 @@ def focus(recipe_path: str | Path, slices: list[dict[str, Any]] | str | Path, sh
             continue
         used += 1
         for path, dist, new, bin_ in planned:
+            focused_bins.add((path, repr(bin_)))
             overrides[path] = new
             changes.append({"param": f"params.{path}", "bin": bin_, "kind": item.get("kind", "param"),
                             "error_rate": item.get("error_rate"), "support": item.get("support"),
@@ -147,8 +153,8 @@ def _numeric_bin(bin_: Any) -> tuple[float, float] | None:
 
 def _focused(dist: D.Distribution, bin_: Any, share: float) -> tuple[D.Distribution | None, str | None]:
     """The distribution that draws `bin_` `share` more often, or why it cannot."""
-    values = dist.values()
-    if isinstance(dist, D.Choice) or (values is not None and _numeric_bin(bin_) is None):
+    values = list(dict.fromkeys(dist.values_)) if isinstance(dist, D.Cycle) else dist.values()
+    if isinstance(dist, (D.Choice, D.Cycle)) or (values is not None and _numeric_bin(bin_) is None):
         return _reweighted(dist, values or [], bin_, share)
     span = _numeric_bin(bin_)
     support = dist.support()
@@ -187,6 +193,9 @@ def _reweighted(dist: D.Distribution, values: list[Any], bin_: Any, share: float
                  and span[0] <= v < span[1]]
     if not match:
         return None, f"{bin_!r} is not a value {dist.name} draws ({', '.join(map(str, values[:8]))})"
+    if isinstance(dist, D.Cycle):  # values in turn by index cannot be reweighted: a choice with the same
+        unique = list(dict.fromkeys(dist.values_))  # frequencies, then focused (classes no longer exactly even)
+        dist = D.Choice(tuple(unique), tuple(dist.values_.count(v) / len(dist.values_) for v in unique))
     if isinstance(dist, D.Choice):
         base = np.asarray(dist.weights or [1.0] * len(dist.values_), float)
         base = base / base.sum()
@@ -228,6 +237,13 @@ def _write(recipe_path: Path, name: str, overrides: dict[str, D.Distribution], s
     return out
 
 
+def _draws(dist: D.Distribution) -> list[Any]:
+    if isinstance(dist, D.Cycle):  # by index: the values in turn
+        return [dist.at(i) for i in range(HIST_DRAWS)]
+    rng = np.random.default_rng(0)
+    return [dist.sample(rng) for _ in range(HIST_DRAWS)]
+
+
 def _histograms(recipe: Any, overrides: dict[str, D.Distribution], folder: Path, stem: str) -> list[str]:
     """One PNG per changed param: draws of the original and of the focused distribution, overlaid."""
     import matplotlib
@@ -239,13 +255,12 @@ def _histograms(recipe: Any, overrides: dict[str, D.Distribution], folder: Path,
     for path, after in overrides.items():
         before = _original(recipe.specs[path])
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        for label, dist in (("before", before), ("after", after)):
-            rng = np.random.default_rng(0)
-            draws = [dist.sample(rng) for _ in range(HIST_DRAWS)]
+        both = {label: _draws(dist) for label, dist in (("before", before), ("after", after))}
+        names = sorted({str(v) for draws in both.values() for v in draws})
+        for label, draws in both.items():
             if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in draws):
                 ax.hist(draws, bins=40, alpha=0.5, label=label)
             else:
-                names = sorted({str(v) for v in draws})
                 counts = [sum(str(v) == n for v in draws) for n in names]
                 offset = -0.2 if label == "before" else 0.2
                 ax.bar(np.arange(len(names)) + offset, counts, width=0.4, label=label)

@@ -46,7 +46,7 @@ def slice_report(ws: Workspace, model: str, version: int | str | None = None, by
     ids, wrong, rows = _joined(ws, v, preds)
     overall = float(wrong.mean())
     candidates = _bins(rows, by, n_bins)
-    singles = [s for s in (_stat(c, wrong, overall) for c in candidates) if s["support"] >= min_support]
+    singles = _merge_identical([s for s in (_stat(c, wrong, overall) for c in candidates) if s["support"] >= min_support])
     _rank(singles)
     found = list(singles)
     if pairs:
@@ -123,6 +123,23 @@ def _bins(rows: list[dict[str, Any]], by: list[str] | None, n_bins: int) -> list
         if unknown:
             raise SynthError(f"nothing to slice by {', '.join(unknown)}: not a sampled param, metadata or label "
                              f"column with 2 to {MAX_CATEGORIES} values", field="--by")
+    return out
+
+
+def _merge_identical(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One slice per set of rows: bins of different columns that hold exactly the same rows (a digit's
+    `params.text.literal`, `labels.class` and `labels.transcript`) are one slice, named by a recipe param
+    where one is among them (what `focus` can act on), the others listed under `same_as`."""
+    groups: dict[bytes, list[dict[str, Any]]] = {}
+    for s in found:
+        groups.setdefault(np.packbits(s["_rows"]).tobytes(), []).append(s)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda s: (s["kind"] != "param", s["column"], str(s["bin"])))
+        keep = group[0]
+        if len(group) > 1:
+            keep["same_as"] = [f"{s['column']}={s['bin']}" for s in group[1:]]
+        out.append(keep)
     return out
 
 
@@ -209,5 +226,7 @@ def format_slices(found: list[dict[str, Any]], top: int = 20) -> str:
         mark = "*" if s["significant"] else " "
         lines.append(f"{i:>3}{mark} {name:<48} {s['support']:>7} {s['errors']:>6} {s['error_rate']:>6.2f} "
                      f"{ci:>15} {s['lift']:>5.2f}")
+        if s.get("same_as"):
+            lines.append(f"      (the same rows as {', '.join(s['same_as'][:3])})")
     lines.append("* the interval lies above the overall error rate")
     return "\n".join(lines)

@@ -164,3 +164,33 @@ def test_variant_draws_new_samples_not_replays(write_recipe, tmp_path: Path) -> 
         return [json.loads(r["params"])["background.brightness"] for r in rows]
 
     assert not set(brightness(str(tmp_path / "orig"))) & set(brightness(str(tmp_path / "var")))
+
+
+def test_cycle_param_becomes_a_focused_choice(write_recipe, tmp_path: Path) -> None:
+    """A class drawn by `cycle` (digits) cannot sit in a mixture: it becomes a choice with the cycle's
+    frequencies, then the failing class gets `share` more (once: the pair repeating it adds only texture)."""
+    recipe = write_recipe(SHAPES.replace("num_objects: 3", "num_objects: {cycle: [1, 2, 3, 3]}"), "tiny.yaml")
+    res = focus(recipe, [{"column": "params.num_objects", "bin": "1", "kind": "param"},
+                         {"column": "params.num_objects & params.texture", "bin": "1 & noise", "kind": "pair"}],
+                share=0.5, report_dir=tmp_path / "report")
+    assert all(Path(p).stat().st_size > 0 for p in res["histograms"])
+    choice = load_recipe(res["recipe"]).specs["num_objects"]
+    assert isinstance(choice, D.Choice) and list(choice.values_) == [1, 2, 3]
+    weights = dict(zip(choice.values_, choice.weights))
+    assert weights[1] == pytest.approx(0.5 * 0.25 + 0.5)   # 0.25 -> 0.625
+    assert weights[3] == pytest.approx(0.5 * 0.5)
+    assert [c["param"] for c in res["changes"]] == ["params.num_objects", "params.texture"]
+
+
+def test_a_bin_already_focused_is_not_stacked_again(write_recipe) -> None:
+    """Pairs repeat the worst single bins: each (param, bin) is focused once; a pair adds only its new half,
+    and a slice adding nothing new does not use up --top."""
+    recipe = write_recipe(SHAPES, "tiny.yaml")
+    size = {"column": "params.size", "lo": 0.25, "hi": 0.3, "closed": True}
+    res = focus(recipe, [{"column": "params.size", "bin": "[0.25, 0.3]", "kind": "param", "where": [size]},
+                         {"column": "params.size & labels.class", "bin": "[0.25, 0.3] & circle", "kind": "pair",
+                          "where": [size, {"column": "labels.class", "value": "circle"}]},
+                         {"column": "params.size & params.texture", "bin": "[0.25, 0.3] & noise", "kind": "pair",
+                          "where": [size, {"column": "params.texture", "value": "noise"}]}], top=2)
+    assert [c["param"] for c in res["changes"]] == ["params.size", "params.texture"]
+    assert load_recipe(res["recipe"]).specs["size"].value.to_yaml()["mixture"]["components"][0] == {"uniform": [0.08, 0.3]}

@@ -140,3 +140,26 @@ def test_cli_slices(ws: Workspace, tmp_path: Path) -> None:
     res = CliRunner().invoke(slices_cmd, ["--predictions", "m", "-w", ws.root, "--tag", "worst", "--by", "size"])
     assert res.exit_code == 0, res.output
     assert "params.size" in res.output and "tagged version" in res.output
+
+
+def test_columns_holding_the_same_rows_are_one_slice(ws: Workspace, tmp_path: Path) -> None:
+    """A param that makes the label (a digit's text.literal is its class) gives the same rows per value as
+    labels.class: one slice, named by the param (what focus acts on), the label listed under same_as."""
+    rng = np.random.default_rng(2)
+    params = [{"letter": CLASSES[i % 3], "size": float(rng.uniform(0, 1))} for i in range(N)]
+    add_synthetic(ws, [np.full((8, 8), i % 256, np.uint8) for i in range(N)], params,
+                  [{"class": CLASSES[i % 3]} for i in range(N)])
+    table = ws.manifest.to_table(columns=["sample_id", "index"]).sort_by("index")
+    path = tmp_path / "pred.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample_id", "prediction"])
+        for sid, i in zip(table.column("sample_id").to_pylist(), table.column("index").to_pylist()):
+            wrong = CLASSES[i % 3] == "c" and rng.random() < 0.6
+            w.writerow([sid, "a" if wrong else CLASSES[i % 3]])
+    import_predictions(ws, path, "m")
+    found = slices(ws, "m", min_support=20)
+    first = next(s for s in found if s["kind"] != "pair")
+    assert (first["column"], first["bin"]) == ("params.letter", "c") and first["same_as"] == ["labels.class=c"]
+    assert not any(s["column"] == "labels.class" for s in found)
+    assert not any(s["kind"] == "pair" and "labels.class" in s["column"] for s in found)
