@@ -69,14 +69,18 @@ def list_cmd(workspace: str | None, as_json: bool) -> None:
 @click.option("--bins", "n_bins", type=click.IntRange(2, 50), default=5, show_default=True,
               help="Quantile bins per numeric recipe param.")
 @click.option("--no-pairs", is_flag=True, help="Leave out pairs of slices.")
+@click.option("--metric", type=click.Choice(["error", "accuracy", "wer", "map50"]), default="error", show_default=True,
+              help="Class error or accuracy (labels.class), word error rate (labels.transcript), mAP@0.5 of boxes "
+                   "(labels.objects).")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the table.")
 @click.option("--tag", default=None, help="Save the worst slice as slices/NAME.json and tag the version NAME.")
 @workspace_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the slices as a JSON list, worst first.")
 def slices_cmd(model: str, version: str | None, by: str | None, min_support: int, n_bins: int, no_pairs: bool,
-               top: int, tag: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
-    """Rank recipe-parameter, metadata and label bins by error lift over the overall error rate."""
+               metric: str, top: int, tag: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
+    """Rank recipe-parameter, metadata and label bins by error lift over the overall error rate (or by
+    accuracy, word error rate or mAP@0.5 with --metric)."""
     from synth.core.names import check_name
     from synth.loop.slices import format_slices, public, record_slice, slice_report
 
@@ -85,7 +89,7 @@ def slices_cmd(model: str, version: str | None, by: str | None, min_support: int
     ws = _ws(workspace)
     columns = [c.strip() for c in by.split(",") if c.strip()] if by else None
     report, context = slice_report(ws, model, _version(version), by=columns, min_support=min_support,
-                                   pairs=not no_pairs, n_bins=n_bins)
+                                   pairs=not no_pairs, metric=metric, n_bins=n_bins)
     saved = record_slice(ws, tag, report, context, min_support) if tag else None
     found = public(report)
     if as_json:

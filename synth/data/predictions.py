@@ -125,7 +125,7 @@ def _read_rows(path: Path) -> tuple[list[dict[str, Any]], str]:
 
 
 def _check_columns(first: dict[str, Any], path: Path) -> None:
-    missing = [c for c in ("sample_id", "prediction") if c not in first]
+    missing = [c for c in ("sample_id", "prediction") if c not in first and not (c == "prediction" and "boxes" in first)]
     if missing:
         raise SynthError(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; a predictions "
                          f"file has sample_id, prediction and optional prob_<class>, boxes, embedding "
@@ -188,8 +188,13 @@ def _parse(rows: list[dict[str, Any]], path: Path) -> tuple[dict[str, list[Any]]
     for i, row in enumerate(rows):
         line = i + offset
         sid, pred = row.get("sample_id"), row.get("prediction")
-        if sid in (None, "") or pred in (None, ""):
-            raise SynthError("empty sample_id or prediction", file=str(path), line=line)
+        if pred in (None, "") and row.get("boxes") not in (None, ""):
+            pred = ""  # a detector's row: its boxes are the prediction
+        elif sid in (None, "") or pred in (None, ""):
+            raise SynthError("empty sample_id or prediction (a detector's rows give boxes instead)", file=str(path),
+                             line=line)
+        if sid in (None, ""):
+            raise SynthError("empty sample_id", file=str(path), line=line)
         sid = str(sid)
         if sid in seen:
             raise SynthError(f"duplicate sample_id {sid} (first on line {seen[sid]})", file=str(path), line=line)

@@ -1,7 +1,8 @@
 """Slices: where a model fails, in recipe-parameter and metadata terms. Every bin of every sampled param
 (synthetic rows), of every metadata and label column, and of pairs of the worst single bins gets its error
 rate with a Wilson interval, its support and its lift over the overall rate; bins whose interval lies
-above the overall rate rank first, so a tiny bin that happens to be all wrong does not."""
+above the overall rate rank first, so a tiny bin that happens to be all wrong does not. Besides class
+errors, slices rank by word error rate (transcripts) or 1 - mAP@0.5 (boxes): synth.loop.metrics."""
 from __future__ import annotations
 
 import json
@@ -14,12 +15,11 @@ from synth.core.names import check_name
 from synth.data.predictions import load_predictions
 from synth.errors import SynthError
 from synth.loop.gap import param_bins
-from synth.loop.stats import wilson
+from synth.loop.metrics import METRICS, Failure, failure_for, truth_of
 from synth.store.lineage import current_table
 from synth.store.workspace import Workspace
 
 METADATA_COLUMNS = ("origin", "split", "source", "recipe_name")
-METRICS = ("error",)
 PAIR_TOP = 6          # pairs are formed from the best single slices of this many different columns
 MAX_CATEGORIES = 20   # a column with more distinct values is not sliced (ids, free text)
 
@@ -27,7 +27,9 @@ MAX_CATEGORIES = 20   # a column with more distinct values is not sliced (ids, f
 def slices(ws: Workspace, model: str, version: int | str | None = None, by: list[str] | None = None,
            min_support: int = 20, pairs: bool = True, metric: str = "error", n_bins: int = 5) -> list[dict[str, Any]]:
     """Slices of a model's predictions at a version, worst first (see the module docstring). Each:
-    column, bin, kind (param | metadata | pair), support, errors, error_rate, ci, lift, significant, where."""
+    column, bin, kind (param | metadata | pair), support, metric, value (the metric: error rate, accuracy,
+    WER, mAP@0.5), errors (a count, for error/accuracy), error_rate (the failure rate ranked by: error,
+    1 - accuracy, WER, 1 - mAP), ci (of error_rate), lift, significant, where."""
     found, _ = slice_report(ws, model, version, by, min_support, pairs, metric, n_bins)
     return public(found)
 
@@ -43,43 +45,51 @@ def slice_report(ws: Workspace, model: str, version: int | str | None = None, by
         raise SynthError(f"min_support is {min_support}; it must be at least 1", field="--min-support")
     v = ws.manifest.resolve(version)
     preds, record = load_predictions(ws, model, v)
-    ids, wrong, rows = _joined(ws, v, preds)
-    overall = float(wrong.mean())
+    ids, failure, rows = _joined(ws, v, preds, metric)
+    everything = np.ones(len(ids), bool)
+    overall = failure.rate(everything)
     candidates = _bins(rows, by, n_bins)
-    singles = _merge_identical([s for s in (_stat(c, wrong, overall) for c in candidates) if s["support"] >= min_support])
+    singles = _merge_identical([s for s in (_stat(c, failure, overall) for c in candidates)
+                                if s["support"] >= min_support])
     _rank(singles)
     found = list(singles)
     if pairs:
-        found += _pairs(singles, wrong, overall, min_support)
+        found += _pairs(singles, failure, overall, min_support)
     _rank(found)
     context = {"version": v, "model": model, "for_version": record["for_version"], "support": len(ids),
-               "errors": int(wrong.sum()), "error_rate": overall, "ci": list(wilson(int(wrong.sum()), len(ids))),
-               "ids": ids}
+               "metric": metric, "errors": failure.errors(everything), "error_rate": overall,
+               "value": failure.value(overall), "ci": list(failure.interval(everything)), "ids": ids}
     return found, context
 
 
-def _joined(ws: Workspace, version: int, preds: Any) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-    """Sample ids, whether each prediction is wrong, and the manifest rows (params and labels parsed) of the
-    predicted samples that have a class label."""
+def _joined(ws: Workspace, version: int, preds: Any, metric: str) -> tuple[np.ndarray, Failure, list[dict[str, Any]]]:
+    """Sample ids, the metric's per-row failures, and the manifest rows (params and labels parsed) of the
+    predicted samples that have the label the metric needs (labels.class, a transcript, objects)."""
     table = current_table(ws, version, columns=["sample_id", "params", "labels", *METADATA_COLUMNS])
     by_id = {r["sample_id"]: r for r in table.to_pylist()}
-    ids, wrong, rows = [], [], []
-    for sid, pred in zip(preds.column("sample_id").to_pylist(), preds.column("prediction").to_pylist()):
+    truth_for = truth_of(metric)
+    ids, truths, predicted, boxes, rows = [], [], [], [], []
+    for sid, pred, box in zip(preds.column("sample_id").to_pylist(), preds.column("prediction").to_pylist(),
+                              preds.column("boxes").to_pylist()):
         row = by_id.get(sid)
         if row is None:
             continue
         labels = json.loads(row["labels"] or "{}")
-        truth = labels.get("class") if isinstance(labels, dict) else None
+        truth = truth_for(labels) if isinstance(labels, dict) else None
         if truth is None:
             continue
-        row = {**row, "params": json.loads(row["params"] or "{}"), "labels": labels}
         ids.append(sid)
-        wrong.append(str(pred) != str(truth))
-        rows.append(row)
+        truths.append(truth)
+        predicted.append(pred)
+        boxes.append(box)
+        rows.append({**row, "params": json.loads(row["params"] or "{}"), "labels": labels})
     if not ids:
-        raise SynthError(f"none of the {preds.num_rows} predicted samples has a class label (labels.class) at "
-                         f"version {version}; slices compare predictions with labels.class", field="--predictions")
-    return np.array(ids, dtype=object), np.array(wrong, bool), rows
+        needs = {"error": "a class label (labels.class)", "accuracy": "a class label (labels.class)",
+                 "wer": "a transcript (labels.transcript or labels.text)",
+                 "map50": "ground-truth objects (labels.objects)"}[metric]
+        raise SynthError(f"none of the {preds.num_rows} predicted samples has {needs} at version {version}; "
+                         f"--metric {metric} compares predictions with it", field="--predictions")
+    return np.array(ids, dtype=object), failure_for(metric, truths, predicted, boxes), rows
 
 
 def _wanted(column: str, by: list[str] | None) -> bool:
@@ -143,14 +153,15 @@ def _merge_identical(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _stat(candidate: dict[str, Any], wrong: np.ndarray, overall: float) -> dict[str, Any]:
+def _stat(candidate: dict[str, Any], failure: Failure, overall: float) -> dict[str, Any]:
     mask = candidate["rows"]
-    n, k = int(mask.sum()), int(wrong[mask].sum())
-    rate = k / n if n else 0.0
-    lo, hi = wilson(k, n)
+    n = int(mask.sum())
+    rate = failure.rate(mask) if n else 0.0
+    lo, hi = failure.interval(mask) if n else (0.0, 1.0)
     lo, hi = min(lo, rate), max(hi, rate)  # rounding can put a 0% or 100% rate a hair outside its interval
     return {"column": candidate["column"], "bin": candidate["bin"], "kind": candidate["kind"], "support": n,
-            "errors": k, "error_rate": rate, "ci": [lo, hi], "lift": rate / overall if overall > 0 else 0.0,
+            "metric": failure.metric, "value": failure.value(rate), "errors": failure.errors(mask),
+            "error_rate": rate, "ci": [lo, hi], "lift": rate / overall if overall > 0 else 0.0,
             "significant": bool(n and lo > overall), "where": candidate["where"], "_rows": mask}
 
 
@@ -159,7 +170,7 @@ def _rank(found: list[dict[str, Any]]) -> None:
     found.sort(key=lambda s: (not s["significant"], -s["lift"], -s["support"], s["column"], s["bin"]))
 
 
-def _pairs(singles: list[dict[str, Any]], wrong: np.ndarray, overall: float, min_support: int) -> list[dict[str, Any]]:
+def _pairs(singles: list[dict[str, Any]], failure: Failure, overall: float, min_support: int) -> list[dict[str, Any]]:
     top, columns = [], set()
     for s in singles:  # ranked: the best bin of each of the first PAIR_TOP columns
         if s["column"] not in columns:
@@ -171,7 +182,7 @@ def _pairs(singles: list[dict[str, Any]], wrong: np.ndarray, overall: float, min
     for a, b in combinations(top, 2):
         pair = {"column": f"{a['column']} & {b['column']}", "bin": f"{a['bin']} & {b['bin']}", "kind": "pair",
                 "rows": a["_rows"] & b["_rows"], "where": a["where"] + b["where"]}
-        s = _stat(pair, wrong, overall)
+        s = _stat(pair, failure, overall)
         # a pair no worse than one of its halves only repeats that half: keep interactions only
         if s["support"] >= min_support and s["error_rate"] > max(a["error_rate"], b["error_rate"]):
             out.append(s)
@@ -217,16 +228,22 @@ def format_slices(found: list[dict[str, Any]], top: int = 20) -> str:
     """A terminal table of the first `top` slices."""
     if not found:
         return "no slice reaches the minimum support"
-    head = f"{'#':>3}  {'slice':<48} {'support':>7} {'errors':>6} {'rate':>6} {'95% CI':>15} {'lift':>5}"
+    metric = found[0].get("metric", "error")
+    rate = {"error": "rate", "accuracy": "acc", "wer": "WER", "map50": "mAP50"}[metric]
+    head = f"{'#':>3}  {'slice':<48} {'support':>7} {'errors':>6} {rate:>6} {'95% CI':>15} {'lift':>5}"
     lines = [head, "-" * len(head)]
     for i, s in enumerate(found[:top], 1):
         name = f"{s['column']} = {s['bin']}"
         name = name if len(name) <= 48 else name[:45] + "..."
-        ci = f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]"
+        lo, hi = s["ci"]
+        if metric in ("accuracy", "map50"):  # shown as the metric, the interval turned round with it
+            lo, hi = 1 - hi, 1 - lo
         mark = "*" if s["significant"] else " "
-        lines.append(f"{i:>3}{mark} {name:<48} {s['support']:>7} {s['errors']:>6} {s['error_rate']:>6.2f} "
-                     f"{ci:>15} {s['lift']:>5.2f}")
+        errors = "-" if s["errors"] is None else s["errors"]
+        lines.append(f"{i:>3}{mark} {name:<48} {s['support']:>7} {errors:>6} {s['value']:>6.2f} "
+                     f"{f'[{lo:.2f}, {hi:.2f}]':>15} {s['lift']:>5.2f}")
         if s.get("same_as"):
             lines.append(f"      (the same rows as {', '.join(s['same_as'][:3])})")
-    lines.append("* the interval lies above the overall error rate")
+    lines.append("* the interval lies beyond the overall figure; lift = the slice's failure rate "
+                 + ("(1 - " + rate + ") " if metric in ("accuracy", "map50") else "") + "over the overall one")
     return "\n".join(lines)
