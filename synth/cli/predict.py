@@ -74,11 +74,13 @@ def list_cmd(workspace: str | None, as_json: bool) -> None:
                    "(labels.objects).")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the table.")
 @click.option("--tag", default=None, help="Save the worst slice as slices/NAME.json and tag the version NAME.")
+@click.option("--output", "-o", "out", default=None, type=click.Path(file_okay=False),
+              help="Write an HTML report (forest plot, a curve per param, the table) into this folder.")
 @workspace_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the slices as a JSON list, worst first.")
 def slices_cmd(model: str, version: str | None, by: str | None, min_support: int, n_bins: int, no_pairs: bool,
-               metric: str, top: int, tag: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
+               metric: str, top: int, tag: str | None, out: str | None, workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Rank recipe-parameter, metadata and label bins by error lift over the overall error rate (or by
     accuracy, word error rate or mAP@0.5 with --metric)."""
     from synth.core.names import check_name
@@ -92,12 +94,18 @@ def slices_cmd(model: str, version: str | None, by: str | None, min_support: int
                                    pairs=not no_pairs, metric=metric, n_bins=n_bins)
     saved = record_slice(ws, tag, report, context, min_support) if tag else None
     found = public(report)
+    page = None
+    if out:
+        from synth.report.slices import write_html
+        page = write_html(found, context, out)
     if as_json:
         click.echo(json.dumps(found, default=str))
         return
     if quiet:
         return
     click.echo(format_slices(found, top))
+    if page:
+        click.echo(f"report: {page}")
     if saved:
         click.echo(f"saved the worst slice ({len(saved['sample_ids'])} samples) as slices/{tag}.json; "
                    f"tagged version {saved['version']} as {tag}")

@@ -142,6 +142,26 @@ def test_cli_slices(ws: Workspace, tmp_path: Path) -> None:
     assert "params.size" in res.output and "tagged version" in res.output
 
 
+def test_html_report(ws: Workspace, tmp_path: Path) -> None:
+    """-o writes a page whose figures exist and whose table names the planted slice first."""
+    import re
+
+    from click.testing import CliRunner
+
+    from synth.cli.predict import slices_cmd
+
+    _, path = planted(ws, tmp_path)
+    import_predictions(ws, path, "m")
+    res = CliRunner().invoke(slices_cmd, ["--predictions", "m", "-w", ws.root, "-o", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "rep" / "index.html").read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert "forest.png" in images and any(i.startswith("param_") for i in images)
+    assert all((tmp_path / "rep" / i).stat().st_size > 1000 for i in images)
+    first_row = re.search(r"<tr><td>1</td><td>([^<]+)</td>", page)
+    assert first_row and first_row.group(1) == "params.size"
+
+
 def test_columns_holding_the_same_rows_are_one_slice(ws: Workspace, tmp_path: Path) -> None:
     """A param that makes the label (a digit's text.literal is its class) gives the same rows per value as
     labels.class: one slice, named by the param (what focus acts on), the label listed under same_as."""
