@@ -14,7 +14,7 @@ from synth import Payload, Sample
 from synth import Scene, SceneParams
 from synth.tabular.blocks import decode_block, encode_block
 from synth.tabular.generate import TableModel
-from synth.tabular.spec import Column, Correlation, TargetSpec
+from synth.tabular.spec import Column, Correlation, PrivacySettings, TargetSpec
 
 
 class TableParams(SceneParams):
@@ -25,6 +25,8 @@ class TableParams(SceneParams):
                                                               "{columns: [...], matrix: [[...]]}.")
     target: TargetSpec | None = Field(None, description="Target column from a rule or a logistic model.")
     format: Literal["parquet", "csv"] = Field("parquet", description="Blob format of each block.")
+    privacy: PrivacySettings | None = Field(None, description="The privacy options `synth fit` applied (a record "
+                                                              "that `synth report table` lists).")
 
 
 class TableScene(Scene):
@@ -51,6 +53,8 @@ class TableScene(Scene):
         if params.target is not None:
             labels["target"] = params.target.name
             labels.update(_target_summary(frame[params.target.name]))
+        if params.privacy is not None:
+            labels["privacy"] = params.privacy.model_dump(exclude_none=True)
         return Sample(payloads={"table": Payload("bytes", encode_block(frame, params.format), format=params.format)},
                       labels=labels)
 

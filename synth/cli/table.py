@@ -1,5 +1,5 @@
-"""Table commands: `synth fit` (real table -> editable recipe), `synth report table` (quality of a synthetic
-version against the real table)."""
+"""Table commands: `synth fit` (real table -> editable recipe), `synth report table` (quality and privacy of a
+synthetic version against the real table and a holdout), `synth sample` (recipe -> file, no workspace)."""
 from __future__ import annotations
 
 import json
@@ -22,9 +22,22 @@ from synth.errors import SynthError
               help="Rows of the seeded uniform sample that marginals and the copula are fitted on.")
 @click.option("--max-bytes", default=None, metavar="SIZE",
               help="Refuse a larger input file, e.g. 500M or 20G (default 10G, env SYNTH_MAX_TABLE_BYTES).")
+@click.option("--holdout-fraction", default=0.0, show_default=True, type=float, metavar="F",
+              help="Hold out this share of rows (seeded): they are not fitted, and are written beside the recipe "
+                   "as <recipe>.holdout.csv|parquet for `synth report table --holdout`.")
+@click.option("--privacy", is_flag=True, help="Every privacy option below at its default (clip 0.01, "
+                                              "noise 0.05, min count 10). Not differential privacy.")
+@click.option("--clip-quantile", type=float, default=None, metavar="Q",
+              help="Cut numeric and date ranges to the Q and 1-Q quantiles: extreme values are never drawn.")
+@click.option("--correlation-noise", type=float, default=None, metavar="S",
+              help="Add Gaussian noise of std S to each copula correlation (seeded).")
+@click.option("--min-category-count", type=int, default=None, metavar="K",
+              help="Merge text categories seen fewer than K times into 'other' (numeric ones are dropped).")
 @output_options
 def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, target: str | None,
-                max_rows: int, max_bytes: str | None, as_json: bool, quiet: bool) -> None:
+                max_rows: int, max_bytes: str | None, holdout_fraction: float, privacy: bool,
+                clip_quantile: float | None, correlation_noise: float | None, min_category_count: int | None,
+                as_json: bool, quiet: bool) -> None:
     """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe.
 
     \b
@@ -33,20 +46,38 @@ def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, 
       are exact, counted over every row;
     - marginals and the copula are fitted on a uniform sample of at most --max-rows
       rows, drawn with a fixed seed: the same file always gives the same recipe.
+    Each column's dtype is recorded, so generated tables export with the real dtypes.
     CSV must be UTF-8 with unique column names; files over --max-bytes are refused.
     """
-    from synth.tabular.fit import recipe_from_scan, scan_table, write_recipe
-    scan = scan_table(real, max_rows, max_bytes=max_bytes)
-    recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target)
+    from synth.tabular.fit import HoldoutWriter, holdout_path, privacy_settings, recipe_from_scan, scan_table, \
+        write_recipe
+    settings = privacy_settings(privacy, clip_quantile, correlation_noise, min_category_count)
+    writer = HoldoutWriter(holdout_path(output, real)) if holdout_fraction else None
+    try:
+        scan = scan_table(real, max_rows, max_bytes=max_bytes, holdout_fraction=holdout_fraction, holdout=writer)
+        recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target,
+                                  privacy=settings)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     write_recipe(recipe, output)
     cols = recipe["params"]["columns"]
+    held = {"holdout": str(writer.path), "holdout_rows": writer.rows} if writer is not None else {}
     if as_json or quiet:
         emit({"recipe": output, "columns": cols, "correlated_pairs": len(recipe["params"]["correlation"]),
-              "target": target, "rows": scan.rows, "sample_rows": len(scan.sample)}, "", as_json, quiet)
+              "target": target, "rows": scan.rows, "sample_rows": len(scan.sample),
+              "privacy": recipe["params"].get("privacy"), **held}, "", as_json, quiet)
         return
     sampled = f" (fitted on a sample of {len(scan.sample):,} of {scan.rows:,} rows)" if scan.sampled else ""
     click.echo(f"wrote {output}: {len(cols)} columns, {len(recipe['params']['correlation'])} correlated pairs"
                + (f", target {target}" if target else "") + sampled)
+    if held:
+        click.echo(f"held out {held['holdout_rows']:,} rows (not fitted): {held['holdout']}")
+    if recipe["params"].get("privacy"):
+        click.echo("privacy: " + ", ".join(f"{k} {v}" for k, v in recipe["params"]["privacy"].items()))
     for col, spec in cols.items():
         detail = spec.get("dist") or spec["type"]
         click.echo(f"  {col}: {spec['type']} ({detail})" + (f", missing {spec['missing']:.1%}" if "missing" in spec
@@ -59,36 +90,99 @@ def report_group() -> None:
 
 
 @report_group.command("table")
-@click.option("--real", required=True, type=click.Path(dir_okay=False), help="The real table (CSV or Parquet).")
+@click.option("--real", required=True, type=click.Path(dir_okay=False),
+              help="The table the recipe was fitted on (CSV or Parquet); rows also in --holdout are left out.")
+@click.option("--holdout", default=None, type=click.Path(dir_okay=False),
+              help="Real rows the fit did not see (`synth fit --holdout-fraction` writes them): TSTR is scored "
+                   "on them and privacy is measured against them.")
 @workspace_option
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
 @click.option("--recipe", default=None, help="Only blocks of this recipe.")
 @click.option("--synthetic", default=None, type=click.Path(dir_okay=False),
               help="Score this CSV/Parquet file instead of a workspace version.")
+@click.option("--fitted", default=None, type=click.Path(dir_okay=False),
+              help="With --synthetic: the recipe YAML that made it, for the privacy options it records.")
 @click.option("--target", default=None, help="Column for train-synthetic/test-real vs train-real accuracy "
                                             "(default: the target the version's recipe declares).")
+@click.option("--draws", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Disjoint parts of the synthetic table each model is trained on (mean and spread).")
+@click.option("--dcr-threshold", default=0.9, show_default=True, type=float,
+              help="Privacy pass: median DCR of synthetic rows / of holdout rows must be at least this.")
+@click.option("--mia-threshold", default=0.6, show_default=True, type=float,
+              help="Privacy pass: the membership classifier's AUC must be at most this.")
 @click.option("-o", "--out", default="reports/table", show_default=True, help="Folder for report.json and PNGs.")
-def report_table(real: str, workspace: str | None, version: str | None, recipe: str | None,
-                 synthetic: str | None, target: str | None, out: str) -> None:
-    """Column-shape, pair-trend and ML-efficacy scores of a synthetic table against the real one."""
+def report_table(real: str, holdout: str | None, workspace: str | None, version: str | None, recipe: str | None,
+                 synthetic: str | None, fitted: str | None, target: str | None, draws: int, dcr_threshold: float,
+                 mia_threshold: float, out: str) -> None:
+    """Column shapes, pair trends, train-synthetic/test-real by model family, and privacy (exact copies,
+    distance to closest record against a holdout, NNDR, membership inference) of a synthetic table."""
     from synth.tabular.fit import read_table
-    from synth.report.table import quality_report
+    from synth.report.table import declared_privacy, quality_report
     from synth.data.tables import declared_target, load_table
     real_frame = read_table(real)
+    holdout_frame = read_table(holdout) if holdout else None
+    if holdout_frame is not None and list(holdout_frame.columns) != list(real_frame.columns):
+        raise SynthError(f"the holdout's columns differ from --real's ({', '.join(map(str, real_frame.columns))})",
+                         file=holdout, field="--holdout")
     synth = read_table(synthetic) if synthetic else load_table(workspace, _version(version), recipe)
     if target is None and not synthetic:
         target = declared_target(workspace, _version(version), recipe)
     if target is not None and target not in real_frame.columns:
         raise SynthError(f"target '{target}' is not a column of {real}", field="target")
-    report = quality_report(real_frame, synth, target=target, out_dir=out)
+    settings = _fitted_privacy(fitted) if synthetic else declared_privacy(workspace, _version(version), recipe)
+    report = quality_report(real_frame, synth, target=target, out_dir=out, holdout=holdout_frame, draws=draws,
+                            privacy_settings=settings, dcr_threshold=dcr_threshold, mia_threshold=mia_threshold)
     click.echo(f"column shapes  {report['column_shapes']['score']:.3f}")
     if report["pair_trends"]["score"] is not None:
-        click.echo(f"pair trends    {report['pair_trends']['score']:.3f}")
+        click.echo(f"pair trends    {report['pair_trends']['score']:.3f}  (SDMetrics' ColumnPairTrends)")
     if "ml_efficacy" in report:
-        ml = report["ml_efficacy"]
-        click.echo(f"{ml['metric']}: train-real {ml['train_real']:.3f}  train-synthetic {ml['train_synthetic']:.3f}")
+        _echo_efficacy(report["ml_efficacy"])
+    _echo_privacy(report["privacy"])
     click.echo(f"wrote {', '.join(report['files'])}")
     click.echo(json.dumps({k: report[k]["score"] for k in ("column_shapes", "pair_trends")}))
+
+
+def _echo_efficacy(ml: dict) -> None:
+    click.echo(f"{ml['metric']} on {ml['tested_on']} ({ml['test_rows']} rows), synthetic: mean ± std of "
+               f"{ml['draws']} draws of {ml['synthetic_rows_per_draw']} rows")
+    for family, m in ml["models"].items():
+        click.echo(f"  {family:<9} train-real {m['train_real']:.3f}  train-synthetic {m['train_synthetic']:.3f} "
+                   f"± {m['train_synthetic_std']:.3f}")
+
+
+def _echo_privacy(p: dict) -> None:
+    copies = p["exact_copies"]
+    baseline = f" (holdout rows that repeat a training row: {copies['holdout_rate']:.1%})" \
+        if "holdout_rate" in copies else ""
+    click.echo("privacy (measured on this table; not differential privacy)")
+    click.echo(f"  exact copies    {copies['rate']:.1%} of synthetic rows{baseline}")
+    dcr = p["dcr"]
+    if dcr["ratio"] is None:
+        click.echo(f"  DCR             median {dcr['synthetic_median']:.3f} (Gower) to the real rows; "
+                   f"{dcr['note']}")
+    else:
+        click.echo(f"  DCR ratio       {dcr['ratio']:.2f} = median synthetic→train {dcr['synthetic_median']:.3f} / "
+                   f"holdout→train {dcr['holdout_median']:.3f}  {'pass' if dcr['passed'] else 'FAIL'} "
+                   f"(>= {dcr['threshold']})")
+        nndr = p["nndr"]
+        click.echo(f"  NNDR            median {nndr['synthetic_median']:.2f} synthetic, "
+                   f"{nndr['holdout_median']:.2f} holdout")
+        m = p["membership"]
+        click.echo(f"  membership AUC  {m['auc']:.2f} classifier, {m['distance_auc']:.2f} closest distance "
+                   f"(0.5: cannot tell training rows from holdout rows)  {'pass' if m['passed'] else 'FAIL'} "
+                   f"(<= {m['threshold']})")
+    settings = {k: v for k, v in (p.get("settings") or {}).items() if k != "seed"}
+    click.echo("  fit options     " + (", ".join(f"{k} {v}" for k, v in settings.items()) if settings
+                                     else "none (synth fit --privacy was off)"))
+
+
+def _fitted_privacy(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    from synth.recipe.yamlio import load
+    data, _ = load(path)
+    params = data.get("params") if isinstance(data, dict) else None
+    return params.get("privacy") if isinstance(params, dict) else None
 
 
 def _version(version: str | None) -> int | str | None:

@@ -223,20 +223,80 @@ class TableScan:
         return len(self.sample) < self.rows
 
 
+class HoldoutWriter:
+    """Held-out rows written as they are read, to a temporary file renamed into place by `close` (and removed
+    by `abort`): a failed fit leaves no half-written holdout. CSV or Parquet, as the name ends."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.rows, self._parquet, self._csv = 0, None, None
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        if _is_parquet(self.path):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            if self._parquet is None:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            else:
+                table = pa.Table.from_pandas(chunk, schema=self._parquet.schema.to_arrow_schema(),
+                                             preserve_index=False)
+            self._parquet.write_table(table)
+        else:
+            if self._csv is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._csv = open(self.tmp, "w", encoding="utf-8", newline="")
+            chunk.to_csv(self._csv, index=False, header=self.rows == 0)
+        self.rows += len(chunk)
+
+    def close(self) -> None:
+        for handle in (self._parquet, self._csv):
+            if handle is not None:
+                handle.close()
+        if self.rows == 0:
+            self.abort()
+            raise SynthError("the holdout fraction held out no row; raise --holdout-fraction", field="--holdout-fraction")
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        for handle in (self._parquet, self._csv):
+            if handle is not None:
+                handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def holdout_path(recipe_out: str | Path, real: str | Path) -> Path:
+    """Where `synth fit --holdout-fraction` writes the held-out rows: beside the recipe, in the real's format."""
+    out = Path(recipe_out)
+    return out.with_name(f"{out.stem}.holdout{'.parquet' if _is_parquet(Path(real)) else '.csv'}")
+
+
 def scan_table(path: str | Path, max_rows: int | None = MAX_SAMPLE_ROWS, *, max_bytes: int | str | None = None,
-               seed: int = SAMPLE_SEED, chunk_rows: int | None = None) -> TableScan:
+               seed: int = SAMPLE_SEED, chunk_rows: int | None = None, holdout_fraction: float = 0.0,
+               holdout: HoldoutWriter | None = None) -> TableScan:
     """Read a CSV or Parquet table once, in chunks, keeping a uniform sample of at most `max_rows` rows
     (all rows when None). Each row draws a key from a generator seeded with `seed`, in file order, and the
-    rows with the smallest keys are kept: the sample depends on the file and the seed, not on chunk size."""
+    rows with the smallest keys are kept: the sample depends on the file and the seed, not on chunk size.
+    With `holdout_fraction`, each row is held out with that chance (its own seeded stream, in file order):
+    held-out rows go to `holdout` and count nowhere in the fit."""
     path = Path(path)
     _check_file(path, max_bytes)
+    if not 0 <= holdout_fraction < 1:
+        raise SynthError(f"must be in [0, 1), got {holdout_fraction}", field="--holdout-fraction")
     rng = np.random.default_rng(seed)
+    hold_rng = np.random.default_rng([seed, 1])
     summaries: dict[str, ColumnSummary] = {}
     pieces: list[pd.DataFrame] = []
     keys: list[np.ndarray] = []
     held, rows, threshold = 0, 0, np.inf
     for chunk in _chunks(path, chunk_rows or _chunk_rows(path)):
         chunk.columns = [str(c) for c in chunk.columns]
+        if holdout_fraction > 0:
+            out = hold_rng.random(len(chunk)) < holdout_fraction
+            if holdout is not None and out.any():
+                holdout.write(chunk[out])
+            chunk = chunk[~out]
         chunk.index = pd.RangeIndex(rows, rows + len(chunk))  # file order, to sort the sample back into
         rows += len(chunk)
         for name in chunk.columns:
@@ -456,12 +516,18 @@ def normal_scores(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:
     return out
 
 
-def fit_correlation(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> list[list[Any]]:
+def fit_correlation(frame: pd.DataFrame, specs: dict[str, dict[str, Any]], noise: float = 0.0,
+                    seed: int = SAMPLE_SEED) -> list[list[Any]]:
+    """Copula correlation of the normal scores; with `noise`, Gaussian noise of that std is added to every
+    correlation (seeded) before the matrix is made positive definite again."""
     names = [n for n, s in specs.items() if s["type"] in ("numeric", "categorical", "boolean", "datetime")]
     if len(names) < 2:
         return []
     z = pd.DataFrame({n: normal_scores(frame[n], specs[n]) for n in names})
     r = z.corr().fillna(0.0).to_numpy().copy()
+    if noise > 0:
+        upper = np.triu(np.random.default_rng(seed).normal(0.0, noise, r.shape), 1)
+        r = np.clip(r + upper + upper.T, -0.99, 0.99)
     np.fill_diagonal(r, 1.0)
     r = nearest_correlation(np.round(r, 3))
     pairs = []
@@ -483,16 +549,73 @@ def nearest_correlation(r: np.ndarray) -> np.ndarray:
     return np.round(fixed, 4) * 0.999 + np.eye(len(r)) * 0.001  # shrink a hair: stays PSD after rounding
 
 
+PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10}
+OTHER = "other"  # the category rare text categories are merged into
+
+
 def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
                target: str | None = None, *, max_rows: int = MAX_SAMPLE_ROWS, max_bytes: int | str | None = None,
-               seed: int = SAMPLE_SEED) -> dict[str, Any]:
+               seed: int = SAMPLE_SEED, privacy: dict[str, Any] | None = None) -> dict[str, Any]:
     """A table recipe fitted to the CSV or Parquet file at `path`, read in one streaming pass."""
     return recipe_from_scan(scan_table(path, max_rows, max_bytes=max_bytes, seed=seed), path, name,
-                            rows_per_sample, target)
+                            rows_per_sample, target, privacy=privacy)
+
+
+def privacy_settings(on: bool, clip_quantile: float | None = None, correlation_noise: float | None = None,
+                     min_category_count: int | None = None) -> dict[str, Any] | None:
+    """`--privacy` turns every option on at its default; an option given alone turns on that one."""
+    given = {"clip_quantile": clip_quantile, "correlation_noise": correlation_noise,
+             "min_category_count": min_category_count}
+    settings = {**(PRIVACY_DEFAULTS if on else {}), **{k: v for k, v in given.items() if v is not None}}
+    if settings.get("clip_quantile") is not None and not 0 <= settings["clip_quantile"] < 0.5:
+        raise SynthError("must be in [0, 0.5)", field="--clip-quantile")
+    if settings.get("correlation_noise") is not None and not 0 <= settings["correlation_noise"] <= 1:
+        raise SynthError("must be in [0, 1]", field="--correlation-noise")
+    if settings.get("min_category_count") is not None and settings["min_category_count"] < 1:
+        raise SynthError("must be at least 1", field="--min-category-count")
+    return settings or None
+
+
+def _clip_tails(spec: dict[str, Any], series: pd.Series, q: float) -> None:
+    """Cut a numeric or date column's range to its q and 1-q quantiles: its extremes are never drawn."""
+    s = series.dropna()
+    if q <= 0 or len(s) < 2:
+        return
+    if spec["type"] == "numeric":
+        lo, hi = np.quantile(s.to_numpy(dtype=float), [q, 1 - q])
+        if spec.get("round") is not None:
+            lo, hi = round(float(lo), spec["round"]), round(float(hi), spec["round"])
+        if hi > lo:
+            spec["min"], spec["max"] = float(lo), float(hi)
+    elif spec["type"] == "datetime":
+        days = pd.to_datetime(s, errors="coerce", format="mixed").dropna().dt.normalize()
+        if len(days):
+            lo, hi = days.quantile([q, 1 - q])
+            spec["start"], spec["end"] = lo.date().isoformat(), hi.date().isoformat()
+
+
+def _merge_rare(spec: dict[str, Any], present: int, k: int) -> None:
+    """Categories seen fewer than k times: text ones merged into 'other', numeric ones dropped."""
+    counts = [w * present for w in spec["weights"]]
+    rare = [i for i, c in enumerate(counts) if c < k - 1e-6]
+    if not rare:
+        return
+    keep = [i for i in range(len(counts)) if i not in rare] or [int(np.argmax(counts))]
+    values = [spec["values"][i] for i in keep]
+    weights = [spec["weights"][i] for i in keep]
+    merged = sum(spec["weights"][i] for i in rare if i not in keep)
+    if merged > 0 and all(isinstance(spec["values"][i], str) for i in rare):
+        if OTHER in values:
+            weights[values.index(OTHER)] += merged
+        else:
+            values.append(OTHER)
+            weights.append(merged)
+    total = sum(weights)
+    spec["values"], spec["weights"] = values, [round(w / total, 6) for w in weights]
 
 
 def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
-                     target: str | None = None) -> dict[str, Any]:
+                     target: str | None = None, *, privacy: dict[str, Any] | None = None) -> dict[str, Any]:
     frame, rows = scan.sample, scan.rows
     if rows < 2:
         raise SynthError("the table has 1 row; fitting needs at least 2", file=str(path))
@@ -504,6 +627,14 @@ def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None,
         raise SynthError(f"target '{target}' is not a column of {Path(path).name}{did_you_mean(target, frame.columns)}"
                          f"; columns: {', '.join(map(str, frame.columns))}", file=str(path), field="--target")
     specs = {c: fit_column(frame[c], scan.columns[c]) for c in frame.columns}
+    privacy = dict(privacy or {})
+    correlation = fit_correlation(frame, specs, noise=privacy.get("correlation_noise") or 0.0,
+                                  seed=privacy.setdefault("seed", SAMPLE_SEED))
+    for c, spec in specs.items():
+        if privacy.get("clip_quantile"):
+            _clip_tails(spec, frame[c], privacy["clip_quantile"])
+        if privacy.get("min_category_count") and spec["type"] == "categorical" and c != target:
+            _merge_rare(spec, scan.columns[c].rows - scan.columns[c].missing, int(privacy["min_category_count"]))
     count = max(1, int(np.ceil(rows / rows_per_sample)))
     sampled = (f" Fitted on a seeded uniform sample of {len(frame):,} rows; missing rates, ranges and category "
                f"weights count every row.") if scan.sampled else ""
@@ -515,9 +646,11 @@ def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None,
         "scene": "table",
         "count": count,
         "seed": 1,
-        "params": {"rows_per_sample": min(rows_per_sample, rows), "columns": specs,
-                   "correlation": fit_correlation(frame, specs)},
+        "params": {"rows_per_sample": min(rows_per_sample, rows), "columns": specs, "correlation": correlation},
     }
+    if len(privacy) > 1:  # more than the seed: some option was on
+        recipe["params"]["privacy"] = privacy
+        recipe["description"] += " Privacy options: " + ", ".join(f"{k} {v}" for k, v in privacy.items()) + "."
     if target is not None:  # the column stays in the copula; the recipe names it as the label to predict
         recipe["params"]["target"] = {"name": target}
     return recipe

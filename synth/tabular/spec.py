@@ -195,6 +195,17 @@ class TargetSpec(_Spec):
         return self.rule is not None or self.logistic is not None
 
 
+class PrivacySettings(_Spec):
+    """What `synth fit --privacy` did to the fit; a record for the report (generation does not read it)."""
+    clip_quantile: float | None = Field(None, ge=0, lt=0.5, description="Numeric and date ranges cut to the "
+                                                                        "q and 1-q quantiles: tails never drawn.")
+    correlation_noise: float | None = Field(None, ge=0, le=1, description="Std of the Gaussian noise added to "
+                                                                          "each copula correlation.")
+    min_category_count: int | None = Field(None, ge=1, description="Categories seen fewer times were merged "
+                                                                   "into 'other' (text) or dropped (numbers).")
+    seed: int | None = Field(None, description="Seed of the correlation noise.")
+
+
 class CorrelationMatrix(_Spec):
     columns: list[str] = Field(..., min_length=2, description="Columns the matrix rows/cols refer to.")
     matrix: list[list[float]] = Field(..., description="Symmetric, unit diagonal, positive semi-definite.")
