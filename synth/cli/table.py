@@ -189,5 +189,26 @@ def _version(version: str | None) -> int | str | None:
     return int(version) if version is not None and version.isdigit() else version
 
 
-COMMANDS = [fit_command, report_group]
+@click.command("sample")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("-n", "--rows", required=True, type=click.IntRange(1, 100_000_000), help="Rows to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.csv or out.parquet.")
+@click.option("--no-csv-escape", "no_csv_escape", is_flag=True,
+              help="Write CSV cells starting with = + - @ tab or CR as they are (as `synth export`).")
+@output_options
+def sample_command(recipe: str, rows: int, output: str, no_csv_escape: bool, as_json: bool, quiet: bool) -> None:
+    """Write ROWS rows of a table RECIPE straight to a CSV or Parquet file, with no workspace.
+
+    \b
+    The rows are the first ROWS of what `synth generate RECIPE -n BLOCKS` and
+    `synth export OUT --single-file` write (BLOCKS = ROWS / rows_per_sample,
+    rounded up): same seeds, same bytes for a whole number of blocks.
+    """
+    from synth.exporters.tabular import sample_file
+    res = sample_file(recipe, rows, output, csv_escape=not no_csv_escape)
+    emit(res, f"wrote {output}: {res['rows']:,} rows, {res['columns']} columns of {res['recipe']} "
+              f"({res['blocks']} blocks)", as_json, quiet)
+
+
+COMMANDS = [fit_command, report_group, sample_command]
 REPORT_COMMANDS = [report_table]  # for a `report` group the lead may already own
