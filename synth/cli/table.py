@@ -134,7 +134,8 @@ def report_table(real: str, holdout: str | None, workspace: str | None, version:
                             privacy_settings=settings, dcr_threshold=dcr_threshold, mia_threshold=mia_threshold)
     click.echo(f"column shapes  {report['column_shapes']['score']:.3f}")
     if report["pair_trends"]["score"] is not None:
-        click.echo(f"pair trends    {report['pair_trends']['score']:.3f}  (SDMetrics' ColumnPairTrends)")
+        click.echo(f"pair trends    {report['pair_trends']['score']:.3f}  (SDMetrics' ColumnPairTrends; "
+                   f"{report['pair_trends_complete']['score']:.3f} on complete rows, real-decile bins)")
     if "ml_efficacy" in report:
         _echo_efficacy(report["ml_efficacy"])
     _echo_privacy(report["privacy"])

@@ -1,5 +1,5 @@
 """Quality of a synthetic table against the real one: column shapes (KS / TV complements), pair trends
-(correlation and contingency similarity) and train-on-synthetic/test-on-real vs train-on-real (scikit-learn)."""
+(SDMetrics' CorrelationSimilarity and ContingencySimilarity, as its ColumnPairTrends applies them) and train-on-synthetic/test-on-real vs train-on-real (scikit-learn)."""
 from __future__ import annotations
 
 import json
@@ -81,6 +81,72 @@ def column_shapes(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
     return scores
 
 
+SDM_CORRELATION_THRESHOLD = 0.5  # SDMetrics' QualityReport: a numeric pair counts when |real Pearson| > 0.5
+SDM_ASSOCIATION_THRESHOLD = 0.3  # ... any other pair when the real table's Cramer's V > 0.3
+
+
+def _sdm_bins(values: pd.Series) -> np.ndarray:
+    """SDMetrics' ColumnPairTrends discretisation: 10 equal-width bins of the table's own values
+    (np.histogram_bin_edges), np.digitize; a missing value lands past the last edge."""
+    present = values.dropna().to_numpy()
+    edges = np.histogram_bin_edges(present) if len(present) else np.zeros(1)
+    return np.digitize(values.to_numpy(), bins=edges)
+
+
+def _contingency_similarity(real: pd.DataFrame, synth: pd.DataFrame) -> tuple[float, float]:
+    """SDMetrics' ContingencySimilarity (1 - total variation distance of the joint frequencies, missing values
+    a category of their own) and the real table's Cramer's V that decides whether the pair counts."""
+    from scipy.stats.contingency import association
+    counts = real.groupby(list(real.columns), dropna=False).size()
+    table = counts.unstack(fill_value=0)
+    v = float(association(table.to_numpy(), method="cramer")) if min(table.shape) >= 2 else float("nan")
+    a, b = counts / len(real), synth.groupby(list(synth.columns), dropna=False).size() / len(synth)
+    index = a.index.union(b.index, sort=False).drop_duplicates()
+    tvd = float((a.reindex(index, fill_value=0) - b.reindex(index, fill_value=0)).abs().fillna(0).sum()) / 2
+    return 1.0 - tvd, v
+
+
+def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """SDMetrics' ColumnPairTrends as its QualityReport (0.32) computes it, pair by pair: two continuous
+    columns (datetimes as nanoseconds) score CorrelationSimilarity, 1 - |Pearson real - Pearson synthetic| / 2
+    on the rows where both are present, and count only when |Pearson real| > 0.5; any other pair scores
+    ContingencySimilarity, 1 - TVD of the joint frequencies (a continuous column cut into 10 equal-width bins of
+    each table's own range), and counts only when the real pair's Cramer's V > 0.3. A pair with a constant
+    column is not scored. Id-like text columns (more distinct values than half the rows) are left out, as
+    SDMetrics leaves out id and PII columns."""
+    cols = [c for c in real.columns if c in synth.columns
+            and (_kind(real[c]) == "numeric" or real[c].nunique() <= max(50, len(real) // 2))]
+    num = {c: (_as_float(real[c]), _as_float(synth[c])) for c in cols if _kind(real[c]) == "numeric"}
+    binned = {c: (_sdm_bins(r), _sdm_bins(s)) for c, (r, s) in num.items()}
+    labels = {c: (_labels(real[c]).to_numpy(), _labels(synth[c]).to_numpy()) for c in cols if c not in num}
+    out = {}
+    for a, b in combinations(cols, 2):
+        if a in num and b in num:
+            (ra, sa), (rb, sb) = num[a], num[b]
+            if min(ra.nunique(), rb.nunique(), sa.nunique(), sb.nunique()) < 2:
+                continue
+            r_real = pd.concat([ra, rb], axis=1).dropna().corr().iloc[0, 1]
+            r_syn = pd.concat([sa, sb], axis=1).dropna().corr().iloc[0, 1]
+            if np.isnan(r_real) or np.isnan(r_syn):
+                continue
+            out[f"{a}|{b}"] = {"metric": "correlation_similarity", "score": float(1.0 - abs(r_real - r_syn) / 2),
+                               "real": float(r_real), "synthetic": float(r_syn),
+                               "counted": bool(abs(r_real) > SDM_CORRELATION_THRESHOLD)}
+        else:
+            (ra, sa), (rb, sb) = (binned[c] if c in binned else labels[c] for c in (a, b))
+            if min(len(set(ra)), len(set(rb)), len(set(sa)), len(set(sb))) < 2:
+                continue
+            score, v = _contingency_similarity(pd.DataFrame({"a": ra, "b": rb}), pd.DataFrame({"a": sa, "b": sb}))
+            out[f"{a}|{b}"] = {"metric": "contingency_similarity", "score": score, "real_cramers_v": v,
+                               "counted": bool(v > SDM_ASSOCIATION_THRESHOLD)}
+    return out
+
+
+def pair_trends_score(pairs: dict[str, dict[str, Any]], counted_only: bool = True) -> float | None:
+    scores = [p["score"] for p in pairs.values() if p.get("counted", True) or not counted_only]
+    return float(np.mean(scores)) if scores else None
+
+
 def _binned(s: pd.Series, edges: np.ndarray | None) -> pd.Series:
     if edges is None:
         return _labels(s)
@@ -88,7 +154,10 @@ def _binned(s: pd.Series, edges: np.ndarray | None) -> pd.Series:
     return pd.Series(np.digitize(values.fillna(0), edges), index=s.index).astype(str).where(values.notna(), "nan")
 
 
-def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def pair_trends_complete(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """synth's own pair trends, shown beside SDMetrics': Pearson on the rows where both values are present
+    (SDMetrics reads a missing value as 0, which for a date is 1970 and swamps the correlation), and
+    contingency tables of numeric columns cut at the real table's deciles (the same bins on both sides)."""
     # ids and free text have no trend worth scoring: keep numeric and low-cardinality columns
     cols = [c for c in real.columns if c in synth.columns and (_kind(real[c]) == "numeric" or real[c].nunique() <= 50)]
     kinds = {c: _kind(real[c]) for c in cols}
@@ -108,6 +177,7 @@ def pair_trends(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, dict[str, 
             tv = 0.5 * float(jr.stack().subtract(js.stack(), fill_value=0).abs().sum())
             out[f"{a}|{b}"] = {"metric": "contingency_similarity", "score": 1.0 - tv}
     return out
+
 
 
 def _features(frame: pd.DataFrame, target: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -392,13 +462,16 @@ def quality_report(real: pd.DataFrame, synth: pd.DataFrame, target: str | None =
     if holdout is not None:
         _, holdout = parse_dates(real, holdout)
     shapes = column_shapes(real, synth)
-    trends = pair_trends(real, synth)
+    trends, complete = pair_trends(real, synth), pair_trends_complete(real, synth)
     report: dict[str, Any] = {
         "rows": {"real": len(real), "synthetic_scored": len(synth),
                  **({"holdout": len(holdout), "real_rows_also_in_holdout": dropped} if holdout is not None else {})},
         "column_shapes": {"score": float(np.mean(list(shapes.values()))), "columns": shapes},
-        "pair_trends": {"score": float(np.mean([t["score"] for t in trends.values()])) if trends else None,
-                        "pairs": trends},
+        "pair_trends": {"score": pair_trends_score(trends), "all_pairs_score": pair_trends_score(trends, False),
+                        "definition": "SDMetrics 0.32 ColumnPairTrends (QualityReport): pairs whose real "
+                                      "|Pearson| > 0.5 or Cramer's V > 0.3", "pairs": trends},
+        "pair_trends_complete": {"score": pair_trends_score(complete), "pairs": complete,
+                                 "definition": "synth: every pair; complete-row Pearson, real-decile bins"},
     }
     if target is not None:
         report["ml_efficacy"] = ml_efficacy(real, synth, target, holdout=holdout, draws=draws)
