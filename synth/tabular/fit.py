@@ -1,5 +1,6 @@
 """`synth fit`: read a real table and write a readable table recipe whose marginals (best scipy distribution
-by KS statistic, or empirical for categoricals), copula correlation, datetimes and missing rates reproduce it.
+by KS statistic; a Gaussian mixture by BIC or empirical quantiles where no one-hump family fits; category
+weights for categoricals), copula correlation, datetimes and missing rates reproduce it.
 
 A table of any length is read in chunks: row count, missing rates, numeric ranges and category weights are
 exact over every row, while marginals and the copula are fitted on a seeded uniform sample of at most
@@ -22,8 +23,11 @@ import pandas as pd
 from scipy import stats
 
 from synth.errors import SynthError, did_you_mean
+from synth.tabular.spec import Empirical
 
 CANDIDATES = ("norm", "lognorm", "gamma", "expon", "weibull_min", "beta", "uniform")
+KS_GOOD = 0.04      # a one-hump family this close to the data is kept; past it, mixtures and quantiles are tried
+EMPIRICAL_KNOTS = 101  # quantiles an empirical marginal records (at most a fifth of the fitted rows)
 MAX_FIT_ROWS = 5000  # distribution fitting on a subsample: KS choice is stable and fitting stays fast
 MAX_CATEGORIES = 50
 MAX_SAMPLE_ROWS = 200_000  # rows kept for marginals and copula; `synth fit --max-rows` changes it
@@ -387,7 +391,46 @@ def fit_numeric(values: np.ndarray, lo: float | None = None, hi: float | None = 
             best = (float(ks), name, {k: float(round(v, 6)) for k, v in zip(names, args)})
     if best is None:
         return {"dist": "norm", "params": {"loc": float(values.mean()), "scale": float(values.std() or 1.0)}}
-    return {"dist": best[1], "params": best[2], "ks": round(best[0], 4)}
+    fitted = {"dist": best[1], "params": best[2], "ks": round(best[0], 4)}
+    # no one-hump family fits (KS well past sampling noise): a mixture of normals, its size by BIC; if that
+    # still does not fit, the empirical quantiles
+    floor = max(KS_GOOD, 1.5 / np.sqrt(len(sample)))
+    if best[0] > floor:
+        mixture = fit_mixture(sample)
+        if mixture is not None and mixture["ks"] < best[0]:
+            fitted = mixture
+        if fitted["ks"] > floor and len(sample) >= 50:
+            knots = int(min(EMPIRICAL_KNOTS, len(sample) // 5))
+            quantiles = [float(round(v, 6)) for v in np.quantile(sample, np.linspace(0, 1, knots))]
+            quantiles[0], quantiles[-1] = float(lo), float(hi)
+            ks = stats.kstest(sample, Empirical(quantiles).cdf).statistic
+            fitted = {"dist": "empirical", "params": {}, "quantiles": quantiles, "ks": round(float(ks), 4)}
+    return fitted
+
+
+def fit_mixture(sample: np.ndarray, max_components: int = 4, seed: int = 0) -> dict[str, Any] | None:
+    """A Gaussian mixture of 2..max_components normals, the count chosen by BIC (scikit-learn, seeded)."""
+    from sklearn.mixture import GaussianMixture
+    x = sample.reshape(-1, 1)
+    best: tuple[float, Any] | None = None
+    for k in range(2, max_components + 1):
+        if len(sample) < 10 * k:
+            break
+        gm = GaussianMixture(k, random_state=seed, n_init=2, reg_covar=1e-6 * float(np.var(sample) or 1)).fit(x)
+        bic = gm.bic(x)
+        if best is None or bic < best[0]:
+            best = (bic, gm)
+    if best is None:
+        return None
+    gm = best[1]
+    order = np.argsort(gm.means_[:, 0])
+    components = [{"weight": float(round(gm.weights_[i], 6)), "loc": float(round(gm.means_[i, 0], 6)),
+                   "scale": float(round(np.sqrt(gm.covariances_[i].ravel()[0]), 6))} for i in order]
+    w = np.array([c["weight"] for c in components])
+    locs, scales = np.array([c["loc"] for c in components]), np.array([c["scale"] for c in components])
+    ks = stats.kstest(sample, lambda v: (stats.norm.cdf((np.asarray(v)[:, None] - locs) / scales) * w).sum(1)
+                      / w.sum()).statistic
+    return {"dist": "mixture", "params": {}, "components": components, "ks": round(float(ks), 4)}
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -411,7 +454,8 @@ def fit_column(series: pd.Series, summary: ColumnSummary | None = None) -> dict[
         values = s.to_numpy(dtype=float)
         lo, hi = (summary.lo, summary.hi) if np.isfinite(summary.lo) else (float(values.min()), float(values.max()))
         fitted = fit_numeric(values, lo, hi)
-        spec = {"type": "numeric", "dist": fitted["dist"], "params": fitted["params"], "min": lo, "max": hi}
+        spec = {"type": "numeric", "dist": fitted["dist"], "params": fitted["params"],
+                **{k: fitted[k] for k in ("components", "quantiles") if k in fitted}, "min": lo, "max": hi}
         if summary.decimals is not None:
             spec["round"] = summary.decimals
     elif pd.api.types.is_datetime64_any_dtype(s) or (_is_text(s) and _looks_like_dates(s)):

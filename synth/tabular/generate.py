@@ -106,7 +106,7 @@ class TableModel:
     def _from_uniform(self, name: str, col: Any, u: np.ndarray, rng: np.random.Generator) -> Any:
         if isinstance(col, NumericColumn):
             frozen = col.frozen()
-            lo = frozen.cdf(col.min) if col.min is not None else 0.0
+            lo = getattr(frozen, "below", frozen.cdf)(col.min) if col.min is not None else 0.0
             hi = frozen.cdf(col.max) if col.max is not None else 1.0
             x = frozen.ppf(np.clip(lo + u * (hi - lo), 1e-12, 1 - 1e-12))
             x = np.clip(x, col.min if col.min is not None else -np.inf, col.max if col.max is not None else np.inf)
