@@ -1,6 +1,9 @@
-"""Hugging Face export: Parquet shards per split plus a dataset card (README.md) whose YAML names the
-splits, so `datasets.load_dataset(OUT)` reads it; images and audio carry `Image`/`Audio` features; pretext
-targets are typed `ssl_<task>_<key>` columns, derived arrays .npy files under `ssl/` named by content."""
+"""Hugging Face export: Parquet shards per split (`val` named `validation`) plus a dataset card (README.md)
+whose YAML `configs` and `dataset_info` (features, splits with sizes) `datasets.load_dataset(OUT)` reads
+without a warning. Images, masks and audio carry `Image`/`Audio` features; labels get typed columns per
+kind (synth.exporters.hf_features: ClassLabel, objects, OCR words, key fields, spans, events), sampled
+params `params.<path>` columns, the whole label object `labels_json`; pretext targets are typed
+`ssl_<task>_<key>` columns, derived arrays .npy files under `ssl/` named by content."""
 from __future__ import annotations
 
 import hashlib
@@ -14,16 +17,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synth.exporters.pretext import BLOB, Column, derived_payloads, plan_columns, task_targets
+from synth.exporters.hf_features import (LabelColumns, ParamColumns, arrow_type, card_yaml, listed, value,
+                                        yaml_features)
 from synth.exporters.records import by_split, inside, media_name
 
 
+SPLIT_NAMES = {"val": "validation"}  # the names `datasets` users expect
+
+
 def _columns(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """Which media columns this export has: name -> payload kind."""
+    """Which media columns this export has: name -> payload kind (masks are images)."""
     kinds: dict[str, str] = {}
     for r in rows:
         for name, p in r["payloads"].items():
-            if p.get("kind") in ("image", "audio", "text") and not name.startswith("ssl."):
-                kinds.setdefault(name, p["kind"])
+            if p.get("kind") in ("image", "audio", "text", "mask") and not name.startswith("ssl."):
+                kinds.setdefault(name, "image" if p["kind"] == "mask" and "hash" in p else p["kind"])
     return kinds
 
 
@@ -32,53 +40,47 @@ def _feature(typ: pa.DataType, kind: str = "") -> dict[str, Any]:
     if typ == BLOB:
         return {"_type": "Audio" if kind == "audio" else "Image"}
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
-        return {"feature": _feature(typ.value_type), "_type": "List"}
-    dtype = {"double": "float64", "float": "float32", "bool": "bool"}.get(str(typ), str(typ))
-    return {"dtype": dtype, "_type": "Value"}
+        return listed(_feature(typ.value_type))
+    return value({"double": "float64", "float": "float32", "bool": "bool"}.get(str(typ), str(typ)))
 
 
-def _schema(media: dict[str, str], has_class: bool,
-            pretext: list[Column]) -> tuple[pa.Schema, dict[str, Any]]:
-    fields = [("sample_id", pa.string()), ("origin", pa.string())]
-    features: dict[str, Any] = {"sample_id": {"dtype": "string", "_type": "Value"},
-                                "origin": {"dtype": "string", "_type": "Value"}}
+def _features(media: dict[str, str], typed: LabelColumns, params: ParamColumns,
+              pretext: list[Column]) -> dict[str, Any]:
+    features: dict[str, Any] = {"sample_id": value("string"), "origin": value("string")}
     for name, kind in media.items():
-        if kind == "text":
-            fields.append((name, pa.string()))
-            features[name] = {"dtype": "string", "_type": "Value"}
-        else:
-            fields.append((name, BLOB))
-            features[name] = {"_type": "Image" if kind == "image" else "Audio"}
-    if has_class:
-        fields.append(("label", pa.string()))
-        features["label"] = {"dtype": "string", "_type": "Value"}
-    fields += [("labels", pa.string()), ("source", pa.string()), ("license", pa.string())]
-    for name in ("labels", "source", "license"):
-        features[name] = {"dtype": "string", "_type": "Value"}
+        features[name] = value("string") if kind == "text" else {"_type": "Image" if kind == "image" else "Audio"}
+    features.update(typed.features)
+    features.update(labels_json=value("string"), source=value("string"), license=value("string"))
+    features.update(params.features)
     for c in pretext:
-        fields.append((c.name, c.type))
         features[c.name] = _feature(c.type, c.source)
+    return features
+
+
+def _schema(features: dict[str, Any]) -> pa.Schema:
     meta = {"huggingface": json.dumps({"info": {"features": features}})}
-    return pa.schema(fields, metadata=meta), features
+    return pa.schema([(n, arrow_type(f)) for n, f in features.items()], metadata=meta)
 
 
 def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path, *, shard_rows: int = 1000,
               name: str = "synth-dataset", version_note: str = "") -> dict[str, Any]:
     out = Path(out)
     inside(out, "data").mkdir(parents=True, exist_ok=True)
-    splits = by_split(table)
+    splits = {SPLIT_NAMES.get(s, s): rs for s, rs in by_split(table).items()}
     everything = [r for rs in splits.values() for r in rs]
     media = _columns(everything)
-    has_class = any("class" in r["labels"] for r in everything)
+    typed, params = LabelColumns(everything), ParamColumns(everything)
     pretext = plan_columns(everything)
-    schema, features = _schema(media, has_class, pretext)
+    features = _features(media, typed, params, pretext)
+    schema = _schema(features)
     files = _PayloadFiles(out, get_blob)
     written: dict[str, list[str]] = {}
+    sizes: dict[str, int] = {}
     for split, rs in splits.items():
         shards = max(1, -(-len(rs) // shard_rows))
         for s in range(shards):
             chunk = rs[s * shard_rows:(s + 1) * shard_rows]
-            records = [_record(r, media, has_class, get_blob) | _pretext(r, pretext, get_blob, files)
+            records = [_record(r, media, typed, params, get_blob) | _pretext(r, pretext, get_blob, files)
                        for r in chunk]
             buf = io.BytesIO()
             pq.write_table(pa.Table.from_pylist(records, schema=schema), buf)
@@ -88,13 +90,17 @@ def export_hf(table: pa.Table, get_blob: Callable[[str], bytes], out: str | Path
             path = f"data/{split}-{s:05d}-of-{shards:05d}-{digest}.parquet"
             inside(out, path).write_bytes(buf.getvalue())
             written.setdefault(split, []).append(path)
-    card = _card(name, written, splits, features, everything, version_note) + _pretext_card(pretext)
+            sizes[split] = sizes.get(split, 0) + len(buf.getvalue())
+    card = _card(name, written, splits, sizes, features, everything, version_note) + _pretext_card(pretext)
     inside(out, "README.md").write_text(card)
     return {"splits": {k: len(v) for k, v in splits.items()}, "files": written,
+            "classes": typed.classes or typed.objects or typed.intents or typed.events,
+            "typed_columns": list(typed.features), "param_columns": len(params.features),
             "pretext_columns": [c.name for c in pretext], "pretext_files": files.count}
 
 
-def _record(r: dict[str, Any], media: dict[str, str], has_class: bool, get_blob: Callable[[str], bytes]) -> dict:
+def _record(r: dict[str, Any], media: dict[str, str], typed: LabelColumns, params: ParamColumns,
+            get_blob: Callable[[str], bytes]) -> dict:
     rec: dict[str, Any] = {"sample_id": r["sample_id"], "origin": r["origin"]}
     for name, kind in media.items():
         p = r["payloads"].get(name)
@@ -104,10 +110,9 @@ def _record(r: dict[str, Any], media: dict[str, str], has_class: bool, get_blob:
             rec[name] = p.get("value")
         else:
             rec[name] = {"bytes": get_blob(p["hash"]), "path": media_name(r, name)}
-    if has_class:
-        cls = r["labels"].get("class")
-        rec["label"] = None if cls is None else str(cls)
-    rec.update(labels=json.dumps(r["labels"], sort_keys=True), source=r.get("source"), license=r.get("license"))
+    rec.update(typed.values(r["labels"]))
+    rec.update(labels_json=json.dumps(r["labels"], sort_keys=True), source=r.get("source"), license=r.get("license"))
+    rec.update(params.values(r.get("params") or {}))
     return rec
 
 
@@ -158,16 +163,6 @@ def _pretext(r: dict[str, Any], columns: list[Column], get_blob: Callable[[str],
     return rec
 
 
-def _yaml_feature(feature: dict[str, Any], indent: int) -> str:
-    """A feature in the card's YAML form (`datasets`' own: `dtype: int64`, `dtype: image`, `list: ...`)."""
-    if feature["_type"] == "List":
-        inner = feature["feature"]
-        if inner["_type"] == "List":
-            return "list:\n" + " " * (indent + 2) + _yaml_feature(inner, indent + 2)
-        return "list: " + _yaml_feature(inner, indent)[len("dtype: "):]
-    return "dtype: " + feature.get("dtype", feature["_type"].lower())
-
-
 def _pretext_card(columns: list[Column]) -> str:
     if not columns:
         return ""
@@ -177,19 +172,38 @@ def _pretext_card(columns: list[Column]) -> str:
             "| column | task | type | from |\n|---|---|---|---|\n" + "\n".join(lines) + "\n")
 
 
-def _card(name: str, written: dict[str, list[str]], splits: dict[str, list], features: dict[str, Any],
-          rows: list[dict[str, Any]], version_note: str) -> str:
-    data_files = "\n".join(f"  - split: {s}\n    path:\n" + "\n".join(f"    - {p}" for p in paths)
-                           for s, paths in written.items())
-    feats = "\n".join(f"  - name: {n}\n    {_yaml_feature(f, 4)}" for n, f in features.items())
-    split_info = "\n".join(f"  - name: {s}\n    num_examples: {len(splits[s])}" for s in written)
+def _card(name: str, written: dict[str, list[str]], splits: dict[str, list], sizes: dict[str, int],
+          features: dict[str, Any], rows: list[dict[str, Any]], version_note: str) -> str:
+    meta = {"configs": [{"config_name": "default", "data_files": [{"split": s, "path": paths}
+                                                                  for s, paths in written.items()]}],
+            "dataset_info": {"features": yaml_features(features),
+                             "splits": [{"name": s, "num_bytes": sizes[s], "num_examples": len(splits[s])}
+                                        for s in written],
+                             "download_size": sum(sizes.values()), "dataset_size": sum(sizes.values())}}
     origins: dict[str, int] = {}
     licenses = sorted({r.get("license") for r in rows if r.get("license")})
     for r in rows:
         origins[r["origin"]] = origins.get(r["origin"], 0) + 1
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(origins.items()))
-    return (f"---\nconfigs:\n- config_name: default\n  data_files:\n{data_files}\ndataset_info:\n  features:\n{feats}\n"
-            f"  splits:\n{split_info}\n---\n\n# {name}\n\nExported by synth{version_note}. Rows by origin: {counts}.\n"
+    typed = [n for n in features if n in _TYPED_DOCS]
+    described = "".join(f"- `{n}`: {_TYPED_DOCS[n]}\n" for n in typed)
+    return (f"---\n{card_yaml(meta)}---\n\n# {name}\n\nExported by synth{version_note}. Rows by origin: {counts}.\n"
             f"Licences of real rows: {', '.join(licenses) or 'not recorded'}.\n\n"
-            "`labels` holds the full label object (JSON) as of the exported version, corrections applied; "
-            "`origin` says whether a row is real or synthetic.\n")
+            + (f"Typed label columns:\n\n{described}\n" if described else "")
+            + "`params.<path>` columns hold the recipe parameters sampled for each row (JSON text where a value is "
+              "not a plain scalar). `labels_json` holds the full label object (JSON) as of the exported version, "
+              "corrections applied; `origin` says whether a row is real or synthetic.\n")
+
+
+_TYPED_DOCS = {
+    "label": "the class (`ClassLabel`; `features['label'].names` maps ids to names)",
+    "mask": "the instance mask (`Image`; pixel value = `objects.instance_id`, 0 = background)",
+    "objects": "objects as a `Sequence` of `{bbox, category, area, iscrowd, instance_id}`; `bbox` is COCO "
+               "`[x, y, width, height]` in pixels",
+    "words": "OCR words as a `Sequence` of `{quad, text}`; `quad` is four `[x, y]` corners, clockwise from top-left",
+    "transcript": "the full text in the image",
+    "fields": "key fields (key information extraction), one string per field",
+    "intent": "the utterance's intent (`ClassLabel`)",
+    "entities": "entity spans as a `Sequence` of `{start, end, label}`: character offsets into `text`, end exclusive",
+    "events": "sound events as a `Sequence` of `{label, onset_s, offset_s}` in seconds",
+}

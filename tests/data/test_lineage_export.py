@@ -78,7 +78,8 @@ def test_hf_export_loads_with_datasets_at_any_version(image_dir: Path, ws_path: 
         assert isinstance(ds[split].features["image"], datasets.Image)
         row = ds[split][ds[split]["sample_id"].index(sid)]
         assert row["image"].size == (20, 16)
-        assert (row["label"] == "lynx") == (expected == "lynx")
+        names = ds[split].features["label"].names  # a ClassLabel: ids, names in the feature
+        assert (names[row["label"]] == "lynx") == (expected == "lynx")
         assert "configs:" in (out / "README.md").read_text()
 
 
