@@ -574,12 +574,22 @@ def fit_correlation(frame: pd.DataFrame, specs: dict[str, dict[str, Any]], noise
         r = np.clip(r + upper + upper.T, -0.99, 0.99)
     np.fill_diagonal(r, 1.0)
     r = nearest_correlation(np.round(r, 3))
-    pairs = []
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            if abs(r[i, j]) >= 0.01:
-                pairs.append([names[i], names[j], float(round(r[i, j], 4))])
+    # the recipe keeps pairs of |r| >= 0.01 to 4 decimals: where that leaves the matrix indefinite (many small
+    # correlations, e.g. after noise), shrink toward the identity until the written pairs hold together
+    for shrink in (0.0, 0.01, 0.03, 0.1, 0.3, 1.0):
+        pairs = _written_pairs((1 - shrink) * r + shrink * np.eye(len(r)), names)
+        written = np.eye(len(r))
+        at = {n: i for i, n in enumerate(names)}
+        for a, b, v in pairs:
+            written[at[a], at[b]] = written[at[b], at[a]] = v
+        if np.linalg.eigvalsh(written).min() >= 1e-6:
+            break
     return pairs
+
+
+def _written_pairs(r: np.ndarray, names: list[str]) -> list[list[Any]]:
+    return [[names[i], names[j], float(round(r[i, j], 4))] for i in range(len(names))
+            for j in range(i + 1, len(names)) if abs(r[i, j]) >= 0.01]
 
 
 def nearest_correlation(r: np.ndarray) -> np.ndarray:

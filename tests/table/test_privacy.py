@@ -165,3 +165,13 @@ def test_fit_holdout_bad_fraction_and_mismatched_holdout(tmp_path, capsys):
     code, out = cli("report", "table", "--real", tmp_path / "t.csv", "--holdout", tmp_path / "h.csv",
                     "--synthetic", tmp_path / "t.csv", "-o", tmp_path / "rep", capsys=capsys)
     assert code == 2 and "holdout's columns differ" in out
+
+
+def test_correlation_noise_on_a_wide_table_still_gives_a_valid_recipe(tmp_path):
+    """30 correlated columns + noise: the written pairs (4 decimals, |r| >= 0.01) must stay positive definite."""
+    from sklearn.datasets import load_breast_cancer
+    from scenes.table import TableParams
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "b.csv", index=False)
+    recipe = fit_recipe(tmp_path / "b.csv", privacy={"correlation_noise": 0.05})
+    params = TableParams.model_validate(recipe["params"])
+    assert len(params.correlation) > 300
