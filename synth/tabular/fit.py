@@ -401,8 +401,9 @@ def fit_numeric(values: np.ndarray, lo: float | None = None, hi: float | None = 
             fitted = mixture
         if fitted["ks"] > floor and len(sample) >= 50:
             knots = int(min(EMPIRICAL_KNOTS, len(sample) // 5))
-            quantiles = [float(round(v, 6)) for v in np.quantile(sample, np.linspace(0, 1, knots))]
-            quantiles[0], quantiles[-1] = float(lo), float(hi)
+            q = np.round(np.quantile(sample, np.linspace(0, 1, knots)), 6)
+            q[0], q[-1] = lo, hi  # rounding must not make them cross: ascending, inside the range
+            quantiles = [float(v) for v in np.clip(np.maximum.accumulate(q), lo, hi)]
             ks = stats.kstest(sample, Empirical(quantiles).cdf).statistic
             fitted = {"dist": "empirical", "params": {}, "quantiles": quantiles, "ks": round(float(ks), 4)}
     return fitted
@@ -416,7 +417,9 @@ def fit_mixture(sample: np.ndarray, max_components: int = 4, seed: int = 0) -> d
     for k in range(2, max_components + 1):
         if len(sample) < 10 * k:
             break
-        gm = GaussianMixture(k, random_state=seed, n_init=2, reg_covar=1e-6 * float(np.var(sample) or 1)).fit(x)
+        with warnings.catch_warnings():  # few distinct values: sklearn warns, BIC then prefers fewer components
+            warnings.simplefilter("ignore")
+            gm = GaussianMixture(k, random_state=seed, n_init=2, reg_covar=1e-6 * float(np.var(sample) or 1)).fit(x)
         bic = gm.bic(x)
         if best is None or bic < best[0]:
             best = (bic, gm)

@@ -83,3 +83,16 @@ def test_recipe_checks_mixture_and_empirical_fields():
     with pytest.raises(ValueError, match="ascending"):
         TableParams.model_validate({"columns": {"v": {"type": "numeric", "dist": "empirical",
                                                       "quantiles": [3.0, 1.0]}}})
+
+
+def test_empirical_quantiles_stay_ascending_when_rounding_meets_the_range():
+    """Values with more than 6 decimals (scikit-learn's diabetes): rounded quantiles must not cross min/max."""
+    from sklearn.datasets import load_diabetes
+    s4 = load_diabetes(as_frame=True).frame["s4"].to_numpy()
+    fitted = fit_numeric(s4)
+    assert fitted["dist"] == "empirical"  # many tied values: no family or mixture fits
+    q = fitted["quantiles"]
+    assert q[0] == s4.min() and q[-1] == s4.max() and all(b >= a for a, b in zip(q, q[1:]))
+    spec = {"type": "numeric", "min": float(s4.min()), "max": float(s4.max()), **fitted}
+    spec.pop("ks", None)
+    assert len(draw({"columns": {"s4": spec}}, 100)) == 100
