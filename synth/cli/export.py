@@ -16,11 +16,23 @@ FORMAT_HELP = ("coco, yolo (boxes), yolo-seg (polygons), hf (Parquet + card), we
                "metadata.csv).")
 
 
+def _listed(values: list[Any], most: int = 12) -> str:
+    shown = ", ".join(str(v) for v in values[:most])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > most else "") if values else "none"
+
+
 def _summary(fmt: str, out: str, res: dict[str, Any]) -> str:
-    rest = ", ".join(f"{k} {v}" for k, v in res.items() if k not in ("version", "files") and not isinstance(v, dict))
-    splits = res.get("splits")
-    if isinstance(splits, dict):
-        rest += (", " if rest else "") + "splits " + ", ".join(f"{k}={v}" for k, v in splits.items())
+    """One line a person reads; `--json` prints `res` whole."""
+    parts = []
+    for k, v in res.items():
+        if k in ("version", "files") or isinstance(v, dict):
+            continue
+        parts.append(f"{k.replace('_', ' ')} {_listed(v) if isinstance(v, (list, tuple)) else v}")
+    for k in ("splits", "shards"):
+        if isinstance(res.get(k), dict):
+            counts = {s: len(n) if isinstance(n, list) else n for s, n in res[k].items()}
+            parts.append(f"{k} " + ", ".join(f"{s}={n}" for s, n in counts.items()))
+    rest = "; ".join(parts)
     return f"wrote {fmt} export of version {res['version']} to {out}" + (f": {rest}" if rest else "")
 
 
@@ -29,7 +41,8 @@ def _summary(fmt: str, out: str, res: dict[str, Any]) -> str:
 @click.option("--format", "fmt", required=True, help=FORMAT_HELP)
 @click.option("--version", "version", default=None, help="Version number or tag (default: latest).")
 @click.option("--shard-rows", type=click.IntRange(1, 10_000_000), default=1000, show_default=True,
-              help="Rows per hf/webdataset shard.")
+              help="Most rows per hf/webdataset shard (webdataset also makes at least 4 shards per split, "
+                   "fewer only for a split with fewer rows, so DataLoader workers each get one).")
 @click.option("--recipe", default=None, help="csv/parquet/jsonl: only rows of this recipe.")
 @click.option("--single-file", is_flag=True,
               help="csv/parquet/jsonl: every split into the one file OUT (e.g. out.csv), not OUT/<split>.<format>.")

@@ -16,7 +16,7 @@ from typing import Any
 
 from synth.errors import SynthError, did_you_mean
 from synth.store.workspace import Workspace
-from synth.exporters.records import require_images
+from synth.exporters.records import require_images, require_objects
 from synth.store.payloads import blob_getter
 from synth.store.lineage import current_table
 
@@ -50,6 +50,8 @@ def export_version(ws: Workspace, fmt: str | tuple[str, ...], out: str | Path, v
     table = current_table(ws, v)
     if formats[0] in ("coco", "yolo", "yolo-seg"):
         require_images(table, "export")
+    if formats[0] in ("yolo", "yolo-seg"):
+        require_objects(table, formats[0])
     get = blob_getter(ws, table)
     marker = {"synth_export": 1, "format": ",".join(formats), "version": v,
               "fingerprint": ws.manifest.fingerprint(v)}

@@ -46,6 +46,18 @@ def require_images(table: pa.Table, what: str) -> None:
                          "image exports need an image dataset", field="--version")
 
 
+def require_objects(table: pa.Table, fmt: str) -> None:
+    """Refuse a detection export of a version whose labels hold no objects (classification only)."""
+    labels = [json.loads(v) if isinstance(v, str) else (v or {}) for v in table.column("labels").to_pylist()]
+    if any(lab.get("objects") for lab in labels):
+        return
+    classes = sum(1 for lab in labels if "class" in lab)
+    what = f"only a class per image ({classes} rows with labels.class)" if classes else "no object labels"
+    raise SynthError(f"cannot export as {fmt}: the version's labels hold {what}, and {fmt} needs objects with "
+                     "boxes (labels.objects); for classification export --format hf, webdataset or csv",
+                     field="--format")
+
+
 def inside(out: str | Path, *parts: str) -> Path:
     """out/parts..., resolved; refuses a path that leaves `out` (a split or class name like `../x`)."""
     root = Path(out).resolve()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -13,7 +12,6 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from synth import api
-from synth.cli import main
 from synth.core.sample import decode_blob
 
 SHAPES = """
@@ -42,22 +40,6 @@ params:
   camera_tilt_deg: {uniform: [5, 20]}
   alignment_deg: {uniform: [-20, 20]}
 """
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """`synth ARGS` in this process (as the console script runs it): (exit code, stdout, stderr)."""
-    def run(*args: str, cwd: Path) -> SimpleNamespace:
-        monkeypatch.chdir(cwd)
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
-    return run
 
 
 @pytest.fixture(scope="module")

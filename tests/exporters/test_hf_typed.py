@@ -6,53 +6,34 @@ from __future__ import annotations
 import io
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from synth import api
-from synth.store.lineage import current_table
+from tests.exporters.conftest import ROOT, current_rows, generated, shapes_recipe
 from tests.exporters.test_export_workspace import RECEIPTS
 
 datasets = pytest.importorskip("datasets")
-ROOT = Path(__file__).resolve().parents[2]
 
-SHAPES = """
-name: shapes_hf
-scene: shapes
-count: 4
-seed: 3
-params:
-  width: 64
-  height: 48
-  num_objects: {randint: [2, 4]}
-split: {train: 0.5, val: 0.5}
-"""
+SHAPES = shapes_recipe(4, 64, 48)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict:
-    """name -> (manifest rows by sample id, DatasetDict, export folder), one small workspace per scene."""
+    """name -> (manifest rows by sample id, DatasetDict, export folder, summary), one small workspace each."""
     root = tmp_path_factory.mktemp("hf_typed")
-    (root / "shapes.yaml").write_text(SHAPES)
-    (root / "receipts.yaml").write_text(RECEIPTS)
-    recipes = {"shapes": (root / "shapes.yaml", 4), "receipt": (root / "receipts.yaml", 2),
+    recipes = {"shapes": (SHAPES, None), "receipt": (RECEIPTS, None),
                "digits": (ROOT / "recipes" / "digits.yaml", 4), "intents": (ROOT / "recipes" / "intents.yaml", 6),
                "sound": (ROOT / "recipes" / "sound_events.yaml", 2)}
     out = {}
     datasets.logging.enable_propagation()
     for name, (recipe, count) in recipes.items():
-        ws = str(root / f"ws_{name}")
-        api.generate(recipe, workspace=ws, count=count, workers=1)
-        w = api.open_workspace(ws)
-        rows = {r["sample_id"]: r for r in current_table(w, w.manifest.resolve(None)).to_pylist()}
-        for r in rows.values():
-            r["labels"], r["params"] = json.loads(r["labels"]), json.loads(r["params"])
+        ws = generated(root, name, recipe, count)
         res = api.export(root / f"hf_{name}", "hf", ws)
         ds = datasets.load_dataset(str(root / f"hf_{name}"), cache_dir=str(root / "cache"))
-        out[name] = (rows, ds, root / f"hf_{name}", res)
+        out[name] = (current_rows(ws), ds, root / f"hf_{name}", res)
     return out
 
 
