@@ -13,7 +13,8 @@ from synth.errors import SynthError
 
 FORMAT_HELP = ("coco, yolo (boxes), yolo-seg (polygons), hf (Parquet + card), webdataset (tar shards), "
                "csv / parquet / jsonl (tables, text, and one row per sample for the rest), audio (clips + "
-               "metadata.csv).")
+               "metadata.csv); OCR words: coco-text, icdar2015, paddleocr (det + rec), doctr, ocr-crops (word crops + "
+               "labels.txt), sroie (key fields: company, date, address, total).")
 
 
 def _listed(values: list[Any], most: int = 12) -> str:
@@ -58,7 +59,8 @@ def export_cmd(out: str, fmt: str, version: str | None, shard_rows: int, recipe:
                overwrite: bool, no_csv_escape: bool, workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Export a version (labels as current at that version) to OUT: COCO, YOLO, Hugging Face Parquet + card,
     WebDataset tar shards, CSV/Parquet/JSONL (generated tables as their own columns, utterances as
-    text + entity spans, other samples one row each) or an audio folder with metadata.csv."""
+    text + entity spans, other samples one row each), an audio folder with metadata.csv, or OCR word labels
+    (COCO-Text, ICDAR 2015, PaddleOCR, docTR, word crops, SROIE key fields)."""
     res = api.export(out, fmt, workspace, version=version, shard_rows=shard_rows, recipe=recipe,
                      single_file=single_file, overwrite=overwrite, csv_escape=not no_csv_escape)
     emit(res, lambda: _summary(fmt, out, res), as_json, quiet)

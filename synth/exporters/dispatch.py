@@ -20,7 +20,9 @@ from synth.exporters.records import require_images, require_objects
 from synth.store.payloads import blob_getter
 from synth.store.lineage import current_table
 
-FORMATS = ("coco", "yolo", "yolo-seg", "hf", "webdataset", "csv", "parquet", "jsonl", "audio")
+FORMATS = ("coco", "yolo", "yolo-seg", "hf", "webdataset", "csv", "parquet", "jsonl", "audio", "coco-text",
+           "icdar2015", "paddleocr", "doctr", "ocr-crops", "sroie")
+OCR_FORMATS = ("coco-text", "icdar2015", "paddleocr", "doctr", "ocr-crops", "sroie")  # synth.exporters.ocr
 TABULAR = ("csv", "parquet", "jsonl")
 MARKER = ".synth-export.json"
 
@@ -85,6 +87,9 @@ def _write(ws: Workspace, fmt: str, table: Any, get: Any, tmp: Path, v: int, out
     if fmt == "webdataset":
         from synth.exporters.webdataset import export_webdataset
         return export_webdataset(table, get, tmp, shard_rows=shard_rows)
+    if fmt in OCR_FORMATS:
+        from synth.exporters.ocr import export_ocr
+        return export_ocr(table, get, tmp, fmt)
     if fmt == "audio":
         from synth.exporters.audio import export_audio
         return export_audio(table, get, tmp, csv_escape=csv_escape)

@@ -94,7 +94,7 @@ def _names(values: Any) -> list[str]:
     return sorted({str(v) for v in values if v is not None})
 
 
-def _quad(word: dict[str, Any]) -> list[list[float]] | None:
+def word_quad(word: dict[str, Any]) -> list[list[float]] | None:
     if word.get("quad"):
         return [[float(x), float(y)] for x, y in word["quad"]]
     if word.get("box"):
@@ -164,7 +164,7 @@ class LabelColumns:
                 "area": [_area(o) for o in objs], "iscrowd": [0 for _ in objs],
                 "instance_id": [o.get("instance_id") for o in objs]}
         if "words" in f:
-            words = [(w, _quad(w)) for w in labels.get("words") or []]
+            words = [(w, word_quad(w)) for w in labels.get("words") or []]
             words = [(w, q) for w, q in words if q is not None]
             out["words"] = {"quad": [q for _, q in words], "text": [str(w.get("text", "")) for w, _ in words]}
         if "transcript" in f:
