@@ -175,3 +175,18 @@ def test_correlation_noise_on_a_wide_table_still_gives_a_valid_recipe(tmp_path):
     recipe = fit_recipe(tmp_path / "b.csv", privacy={"correlation_noise": 0.05})
     params = TableParams.model_validate(recipe["params"])
     assert len(params.correlation) > 300
+
+
+def test_report_on_a_workspace_lists_the_privacy_options_the_blocks_record(tmp_path, capsys):
+    from synth import api
+    frame = pd.concat([TRAIN, HOLDOUT], ignore_index=True)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    code, out = cli("fit", tmp_path / "t.csv", "-o", tmp_path / "twin.yaml", "--holdout-fraction", "0.3",
+                    "--clip-quantile", "0.02", "--rows-per-sample", "200", "-q", capsys=capsys)
+    assert code == 0, out
+    api.generate(str(tmp_path / "twin.yaml"), str(tmp_path / "ws"), count=2, workers=1)
+    code, out = cli("report", "table", "--real", tmp_path / "t.csv", "--holdout", tmp_path / "twin.holdout.csv",
+                    "-w", tmp_path / "ws", "--target", "label", "--draws", "2", "-o", tmp_path / "rep",
+                    capsys=capsys)
+    assert code == 0, out
+    assert "fit options     clip_quantile 0.02" in out and "exact copies    0.0%" in out
