@@ -156,7 +156,7 @@ class LabelColumns:
             cls = labels.get("class")
             out["label"] = None if cls is None else self.classes.index(str(cls))
         if "objects" in f:
-            objs = [o for o in labels.get("objects") or [] if o.get("box") is not None]
+            objs = [o for o in labels.get("objects") or [] if o.get("box") is not None and o.get("class") is not None]
             out["objects"] = {
                 "bbox": [[float(o["box"][0]), float(o["box"][1]), float(o["box"][2] - o["box"][0]),
                           float(o["box"][3] - o["box"][1])] for o in objs],
