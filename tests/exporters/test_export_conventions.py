@@ -63,7 +63,7 @@ def test_webdataset_feeds_a_two_worker_dataloader_and_masks_are_masks(shapes_ws:
     urls = [str(shapes_ws / "wds" / n) for n in res["shards"]["train"]]
     loader = torch.utils.data.DataLoader(
         wds.WebDataset(urls, shardshuffle=False).decode("rgb").to_tuple("__key__", "png", "mask.npy", "json"),
-        num_workers=2, batch_size=None)
+        num_workers=2, batch_size=None, multiprocessing_context="spawn")  # lance is not fork-safe
     rows = current_rows(ws)
     seen = []
     for key, image, mask, meta in loader:  # the loader hands arrays over as tensors
