@@ -42,11 +42,11 @@ def _all(ds) -> list[dict]:
 
 
 def test_card_yaml_parses_without_warning_and_splits_are_named_for_datasets(exported, tmp_path, caplog) -> None:
-    import yaml
+    from ruamel.yaml import YAML
     rows, ds, out, _ = exported["shapes"]
     assert set(ds) == {"train", "validation"}
     assert {r["split"] for r in rows.values()} == {"train", "val"}
-    card = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])
+    card = YAML(typ="safe", pure=True).load((out / "README.md").read_text().split("---\n")[1])
     info = datasets.DatasetInfo._from_yaml_dict(card["dataset_info"])  # raises on a malformed splits field
     assert info.features == ds["train"].features
     assert {s: info.splits[s].num_examples for s in info.splits} == {s: len(ds[s]) for s in ds}
