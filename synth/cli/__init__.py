@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from synth import api
+from synth import __version__, api
 from synth.cli.options import echo_described
 from synth.cli.options import workspace_option as _ws_option
 from synth.errors import SynthError
@@ -17,7 +17,7 @@ from synth.errors import SynthError
 # command modules contributed by feature areas; each exposes COMMANDS = [click.Command, ...]
 COMMAND_MODULES: list[str] = ["synth.cli.images", "synth.cli.export", "synth.cli.ssl", "synth.cli.table",
                               "synth.cli.data", "synth.cli.sweep", "synth.cli.loop", "synth.cli.tune", "synth.cli.review",
-                              "synth.cli.predict", "synth.cli.focus", "synth.cli.lock"]  # sweep after table: its report group wraps table's
+                              "synth.cli.predict", "synth.cli.focus", "synth.cli.lock", "synth.cli.recipes"]  # sweep after table: its report group wraps table's
 
 
 
@@ -27,6 +27,8 @@ def _version_option(f: Any) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="synth", message="%(prog)s %(version)s",
+                      help="Print synth's version and exit.")
 def cli() -> None:
     """synth: labeled synthetic training data from declarative recipes."""
 
@@ -56,8 +58,9 @@ def validate(recipes: tuple[str, ...], as_json: bool) -> None:
         except SynthError as exc:  # keep going: a user validating recipes/*.yaml wants every error at once
             failed += 1
             result = {"recipe": path, "ok": False, "error": exc.message, "file": exc.file, "line": exc.line,
-                      "field": exc.field}
-            click.echo(f"error: {exc}", err=True)
+                      "field": exc.field, "message": str(exc)}
+            if not as_json:  # with --json the errors are in the JSON on stdout, nothing else is printed
+                click.echo(f"error: {exc}", err=True)
         results.append(result)
         if result["ok"] and not as_json:
             what = (f"sweep, {result['variants']} variants" if result["kind"] == "sweep" else

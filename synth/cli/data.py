@@ -191,6 +191,8 @@ def split_cmd(fractions: str, group_key: str, real_only: str, check_only: bool, 
             for s, n in rep.synthetic_in.items():
                 if n:
                     click.echo(f"policy: {n} synthetic rows in real-only split {s}")
+            if rep.hint:
+                click.echo(f"to fix: {rep.hint}")
             click.echo(f"version {rep.version}: " + ("no leaks" if rep.ok else "problems found"))
         raise SystemExit(0 if rep.ok else 1)
     only = tuple(s for s in real_only.split(",") if s)

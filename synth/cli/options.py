@@ -20,6 +20,8 @@ def echo_described(items: list[dict[str, Any]], kinds_key: str, path_width: int)
         click.echo(f"{item['name']}  (v{item['version']}, {kinds})  {item['doc']}")
         for p in item["params"]:
             bounds = f" [{p['bounds']}]" if p["bounds"] else ""
+            if p.get("allowed"):
+                bounds += " {" + " | ".join(str(v) for v in p["allowed"]) + "}"
             click.echo(f"  {p['path']:<{path_width}} {p['type']:<22} = {p['default']}{bounds}  {p['description']}")
         click.echo("")
 

@@ -35,15 +35,8 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def describe_tasks() -> list[dict[str, Any]]:
-    from synth.recipe.introspect import describe_model
-    from synth.core.scene import get_task, task_names
-    out = []
-    for name in task_names():
-        cls = get_task(name)
-        doc = (__import__(cls.__module__, fromlist=["x"]).__doc__ or "").strip().split("\n")[0]
-        out.append({"name": name, "version": cls.version, "modalities": list(cls.modalities), "doc": doc,
-                    "params": describe_model(cls.Params)})
-    return out
+    from synth import api
+    return api.ssl_tasks()
 
 
 @click.command("ssl-tasks")

@@ -36,15 +36,25 @@ class SplitCheck:
     leaking_groups: list[dict[str, Any]] = field(default_factory=list)  # group present in two splits (first few)
     leaking_total: int = 0                                               # all such groups
     synthetic_in: dict[str, int] = field(default_factory=dict)          # real-only split -> synthetic rows
+    real_rows: int = 0  # the real-only rule applies only to a version that holds real rows
 
     @property
     def ok(self) -> bool:
         return not self.leaking_total and not any(self.synthetic_in.values())
 
+    @property
+    def hint(self) -> str | None:
+        """How to satisfy the real-only rule, when it is broken."""
+        if not any(self.synthetic_in.values()):
+            return None
+        splits = ",".join(s for s, n in self.synthetic_in.items() if n)
+        return (f"run `synth split` to move synthetic rows out of {splits} (it stays real-only), or "
+                f"`synth split --real-only ''` if synthetic rows may be evaluated on")
+
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "ok": self.ok, "leaking_groups": self.leaking_groups,
-                "leaking_total": self.leaking_total,
-                "synthetic_in": self.synthetic_in}
+                "leaking_total": self.leaking_total, "real_rows": self.real_rows,
+                "synthetic_in": self.synthetic_in, "hint": self.hint}
 
 
 def parse_fractions(text: str) -> dict[str, float]:
@@ -153,7 +163,9 @@ def _with_split(table: pa.Table, split: list[str], keys: list[str]) -> pa.Table:
 
 def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str, ...] | None = None,
           limit: int = 20) -> SplitCheck:
-    """Groups (group_key) present in more than one split, and synthetic rows in real-only splits."""
+    """Groups (group_key) present in more than one split, and synthetic rows in real-only splits. A version
+    without real rows (synthetic only, as generated) has no real-only rule to break: its test split is
+    whatever the recipe's `split:` made it."""
     v = ws.manifest.resolve(version)
     if real_only is None:
         real_only = real_only_splits(ws, v)
@@ -167,10 +179,11 @@ def check(ws: Workspace, version: int | str | None = None, real_only: tuple[str,
         total = con.execute("select count(*) from leaks").fetchone()[0]
         leaks = con.execute(f"select * from leaks order by g limit {int(limit)}").fetchall()
         synthetic = dict(con.execute("select split, count(*) from t where origin <> 'real' group by 1").fetchall())
+        real = con.execute("select count(*) from t where origin = 'real'").fetchone()[0]
     finally:
         con.close()
     return SplitCheck(v, [{"group": g, "splits": s, "rows": n} for g, s, n in leaks], int(total),
-                      {s: int(synthetic.get(s, 0)) for s in real_only})
+                      {s: int(synthetic.get(s, 0)) for s in real_only} if real else {}, int(real))
 
 
 def real_only_splits(ws: Workspace, version: int) -> tuple[str, ...]:

@@ -1,6 +1,8 @@
 """Describe registered scenes and tasks: every parameter's path, type, default, bounds, description."""
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,8 +27,31 @@ def describe_model(model: type[BaseModel], prefix: str = "") -> list[dict[str, A
         type_name = "distribution/object" if per else _type_name(fld.annotation)
         bounds = "" if lo is None and hi is None else f"{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}"
         out.append({"path": path, "type": type_name, "default": default, "bounds": bounds,
-                    "description": fld.description or ""})
+                    "allowed": _allowed(fld.annotation), "description": fld.description or ""})
     return out
+
+
+def _allowed(annotation: Any) -> list[Any] | None:
+    """The values a `Literal[...]` parameter (or an optional one) takes; None for any other type."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        found = [v for a in typing.get_args(annotation) for v in (_allowed(a) or [])]
+        return found or None
+    return None
+
+
+ABBREVIATIONS = ("e.g", "i.e", "et al", "etc", "vs", "cf")  # a full stop after these ends no sentence
+
+
+def summary_line(doc: str | None) -> str:
+    """The first sentence of a docstring's first paragraph, whole however many lines it spans."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    for i, ch in enumerate(paragraph):
+        if ch == "." and (i + 1 == len(paragraph) or paragraph[i + 1] == " ") \
+                and not paragraph[:i].endswith(ABBREVIATIONS):
+            return paragraph[:i + 1]
+    return paragraph
 
 
 def _type_name(annotation: Any) -> str:
@@ -42,7 +67,7 @@ def describe_scenes() -> list[dict[str, Any]]:
         except Exception as exc:  # a scene whose optional extra is missing still gets listed
             out.append({"name": name, "version": "?", "modality": "?", "doc": f"(unavailable: {exc})", "params": []})
             continue
-        doc = (cls.__module__ and __import__(cls.__module__, fromlist=["x"]).__doc__ or "").strip().split("\n")[0]
+        doc = summary_line(cls.__module__ and __import__(cls.__module__, fromlist=["x"]).__doc__)
         out.append({"name": name, "version": cls.version, "modality": cls.modality, "doc": doc,
                     "params": describe_model(cls.Params)})
     return out

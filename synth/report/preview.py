@@ -3,6 +3,7 @@ params that vary between tiles (the sampled ones) printed beneath each tile."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -122,10 +123,39 @@ def _summary(labels: dict) -> list[str]:
         counts: dict[str, int] = {}
         for o in objs:
             counts[str(o.get("class"))] = counts.get(str(o.get("class")), 0) + 1
-        return [f"{len(objs)} objects:"] + [f"{k} x{n}" for k, n in sorted(counts.items())]
+        return [f"{plural(len(objs), 'object')}:"] + [f"{k} x{n}" for k, n in sorted(counts.items())]
     if labels.get("transcript"):
         return [str(labels["transcript"]).splitlines()[0][:60]]
     return []
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 object`, `3 objects`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def write_sheet(ws: Any, version: int | str | None, count: int, out: str | Path, columns: int = 4,
+                tile: int = TILE) -> int:
+    """A contact sheet of a version's first `count` rows (by sample index) written to `out` (.png or .jpg);
+    returns the number of tiles."""
+    from synth.core.sample import decode_blob
+    from synth.errors import SynthError
+    from synth.exporters.records import require_images
+
+    table = ws.manifest.to_table(version=version)
+    table = table.sort_by("index").slice(0, count) if "index" in table.column_names else table.slice(0, count)
+    require_images(table, "preview")
+    tiles = []
+    for r in table.select(["payloads", "labels", "params"]).to_pylist():
+        pays = json.loads(r["payloads"])
+        image = decode_blob("image", ws.store.get(pays["image"]["hash"]))
+        mask = decode_blob("mask", ws.store.get(pays["mask"]["hash"])) if "mask" in pays else None
+        tiles.append((image, json.loads(r["labels"] or "{}"), mask, json.loads(r["params"] or "{}")))
+    sheet = contact_sheet(tiles, columns=min(columns, len(tiles)), tile=tile)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise SynthError(f"could not write {out}: use a .png or .jpg name", field="-o")
+    return len(tiles)
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:

@@ -74,3 +74,57 @@ def test_old_spellings_still_work_and_say_they_are_deprecated(tmp_path: Path) ->
     old = run("export-table", "-w", "ws", "-o", "t.csv", cwd=tmp_path)
     assert old.returncode == 0 and "deprecated" in old.stderr and "20 rows" in old.stdout
     assert len(list(csv.DictReader((tmp_path / "t.csv").open()))) == 20
+
+
+def test_version_flag_prints_the_package_version() -> None:
+    from synth import __version__
+    out = run("--version", cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == f"synth {__version__}"
+
+
+def test_validate_json_puts_errors_in_the_json_and_nothing_on_stderr(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nscene: shapes\ncount: -3\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("name: good\nscene: shapes\ncount: 2\n")
+    res = run("validate", str(good), str(bad), "--json", cwd=tmp_path)
+    assert res.returncode != 0 and res.stderr == ""
+    items = json.loads(res.stdout)
+    items = items if isinstance(items, list) else items["recipes"]
+    by = {Path(i["recipe"]).name: i for i in items}
+    assert by["good.yaml"]["ok"] is True
+    assert by["bad.yaml"]["ok"] is False and "count" in (by["bad.yaml"]["field"] or by["bad.yaml"]["message"])
+
+
+def test_split_check_passes_on_a_synthetic_only_workspace_and_names_the_fix_once_real_rows_exist(
+        tmp_path: Path) -> None:
+    recipe = tmp_path / "t.yaml"
+    recipe.write_text("name: t\nscene: table\ncount: 20\nseed: 3\nsplit: {train: 0.5, test: 0.5}\nparams:\n"
+                      "  rows_per_sample: 2\n  columns:\n    x: {type: numeric, dist: uniform, params: {loc: 0, scale: 1}}\n")
+    assert run("generate", str(recipe), "-w", "ws", "-j", "1", "-q", cwd=tmp_path).returncode == 0
+    ok = run("split", "--check", "-w", "ws", "--json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True and json.loads(ok.stdout)["real_rows"] == 0
+    # with real rows, synthetic rows in `test` break the rule, and the message says how to satisfy it
+    (tmp_path / "real.csv").write_text("x\n" + "\n".join(str(i / 10) for i in range(10)) + "\n")
+    assert run("import", "table", "real.csv", "-w", "ws", "-q", cwd=tmp_path).returncode == 0
+    bad = run("split", "--check", "-w", "ws", cwd=tmp_path)
+    assert bad.returncode == 1 and "to fix: run `synth split`" in bad.stdout
+
+
+def test_scenes_shows_literal_values_and_whole_first_sentences() -> None:
+    from synth import api
+    from synth.recipe.introspect import summary_line
+    tabletop = {p["path"]: p for s in api.scenes() if s["name"] == "receipt" for p in s["params"]}
+    literal = [p for p in tabletop.values() if p["allowed"]]
+    assert literal and all(p["type"] == "Literal" or "Literal" in p["type"] for p in literal)
+    out = run("scenes", cwd=ROOT).stdout
+    assert "{wood | marble | fabric | paper | noise | plain}" in out
+    assert ("later objects occlude earlier ones and the image border clips them." in out)
+    assert summary_line("A line that\nwraps, e.g. here. Second sentence.\n\nMore.") == "A line that wraps, e.g. here."
+
+
+def test_preview_caption_says_one_object_not_one_objects() -> None:
+    from synth.report.preview import _summary
+    assert _summary({"objects": [{"class": "star"}]})[0] == "1 object:"
+    assert _summary({"objects": [{"class": "star"}, {"class": "star"}]}) == ["2 objects:", "star x2"]
