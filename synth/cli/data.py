@@ -153,7 +153,8 @@ def mix_cmd(sources: tuple[str, ...], ratio: str | None, max_rows: int | None, s
               f"({'/'.join(res.real_only)} is real-only)" if res.moved_to_train else "") if res.real_only \
         else "; synthetic rows allowed in every split"
     emit(res.as_dict(), lambda: f"version {res.version}: {res.rows} rows ("
-         + ", ".join(f"{k}={v}" for k, v in res.taken.items())
+         + ", ".join(f"{k}={v}" + (f" ({res.table_rows[k]} table rows)" if res.table_rows else "")
+                     for k, v in res.taken.items())
          + (f"; {res.duplicates} duplicates across sources dropped" if res.duplicates else "") + policy + ")"
          + (f"; balanced {len(res.balance['cells'])} cells to {res.balance['target']} rows each "
             f"({res.balance['repeated']} repeated rows)" if res.balance else ""),

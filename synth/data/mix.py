@@ -37,6 +37,7 @@ class MixResult:
     real_only: list[str] = field(default_factory=list)  # splits kept real-only (empty: synthetic allowed)
     moved_to_train: int = 0                              # synthetic rows moved out of those splits to train
     balance: dict[str, Any] | None = None                # axes, target, and each cell's rows before/after
+    table_rows: dict[str, int] | None = None             # tables mixed by rows: each source's table rows
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -341,9 +342,22 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
         weights = {n: weights.get(n, 0.0) for n in names}
     base = ws.manifest.resolve(None)
     real_only = () if allow_synthetic_test else real_only_splits(ws, base)
-    extra = tuple(dict.fromkeys(a.column for a in axes))
+    extra = tuple(dict.fromkeys([a.column for a in axes] + (["labels", "payloads"] if weights else [])))
     sources_ = {n: _source_keys(ws, n, v, stratify, extra) for n, v in parsed}
-    take = quotas({n: src.keys.num_rows for n, src in sources_.items()}, weights, max_rows)
+    block_rows = {n: _table_rows(src.keys) for n, src in sources_.items()} if weights else {}
+    by_rows = bool(block_rows) and all(r is not None for r in block_rows.values()) \
+        and any(int(r.max()) != 1 for r in block_rows.values() if len(r))  # type: ignore[union-attr]
+    if by_rows:  # a generated table's sample is a block of rows, an imported table's one row: weigh rows
+        take, rows_taken = _row_quotas(sources_, block_rows, weights, max_rows)  # type: ignore[arg-type]
+    else:
+        take = quotas({n: src.keys.num_rows for n, src in sources_.items()}, weights, max_rows)
+    empty = [n for n in names if weights.get(n, 0) > 0 and take[n] == 0]
+    if empty:
+        have = ", ".join(f"{n}: {sources_[n].keys.num_rows} samples"
+                         + (f" ({int(block_rows[n].sum())} table rows)" if by_rows else "") for n in names)
+        raise SynthError(f"--ratio {','.join(f'{k}={w:g}' for k, w in weights.items())} would take nothing from "
+                         f"{', '.join(empty)} ({have}): lower the other weights, raise --max, or add rows to "
+                         f"{', '.join(empty)}", field="--ratio")
     parts, seen, dupes, kept = [], pa.array([], pa.string()), 0, []
     for n in names:
         part = _pick(sources_[n].keys, take[n], stratify)
@@ -370,7 +384,68 @@ def mix(ws: Workspace, sources: list[str], ratio: str | dict[str, float] | None 
     moved = [0]
     version = commit(ws, _chosen_rows(parts, real_only, moved, repeats), msg, operation="mix", replace=True, parents=parents,
                      expect_version=base, extra={"mix": json.dumps(spec)})
-    return MixResult(version, total, take, dupes, list(real_only), moved[0], balanced)
+    return MixResult(version, total, take, dupes, list(real_only), moved[0], balanced,
+                     rows_taken if by_rows else None)
+
+
+def _table_rows(keys: pa.Table) -> np.ndarray | None:
+    """Table rows each sample holds (a generated block: labels.rows; an imported row: 1), in the order of
+    `keys`; None when the source is not all table data."""
+    out = []
+    for labels, payloads in zip(keys.column("labels").to_pylist(), keys.column("payloads").to_pylist()):
+        pays = json.loads(payloads or "{}")
+        if any(p.get("kind") == "row" for p in pays.values()):
+            out.append(1)
+        elif "table" in pays:  # a generated block: the `table` payload (Parquet or CSV bytes)
+            rows = json.loads(labels or "{}").get("rows")
+            if not isinstance(rows, int):
+                return None
+            out.append(rows)
+        else:
+            return None
+    return np.asarray(out, np.int64)
+
+
+def _row_quotas(sources: dict[str, _Source], block_rows: dict[str, np.ndarray], weights: dict[str, float],
+                max_rows: int | None) -> tuple[dict[str, int], dict[str, int]]:
+    """Samples to take from each table source so that its *table rows* come near the ratio (--max counts
+    table rows). Blocks are indivisible: a block source takes the number of blocks (in the order _pick
+    takes them) whose rows come closest to its row quota, at least one when weighted; row sources are then
+    trimmed to the ratio against the rows the blocks give. A result more than 2x off the ratio is refused.
+    Returns (samples, table rows) per source."""
+    available = {n: int(r.sum()) for n, r in block_rows.items()}
+    row_take = quotas(available, weights, max_rows)
+    cums = {n: np.cumsum(block_rows[n][np.asarray(pc.sort_indices(src.keys.column("sample_id")))])
+            for n, src in sources.items()}
+    blocks = [n for n in sources if len(block_rows[n]) and int(block_rows[n].max()) > 1]
+    rows = dict(row_take)
+    for n in blocks:
+        cum = np.concatenate([[0], cums[n]])
+        k = int(np.argmin(np.abs(cum - row_take[n])))
+        rows[n] = int(cum[max(k, 1 if weights.get(n, 0) > 0 else 0)])
+    weighted = [n for n in blocks if weights.get(n, 0) > 0]
+    if weighted:
+        scale = min(rows[n] / weights[n] for n in weighted)
+        for n in sources:
+            if n not in blocks:
+                rows[n] = min(available[n], math.floor(scale * weights.get(n, 0) + 1e-9))
+    total = sum(rows.values())
+    asked = sum(weights.values())
+    off = [n for n in sources if weights.get(n, 0) > 0 and total and
+           not 0.5 <= (rows[n] / total) / (weights[n] / asked) <= 2]
+    if max_rows is not None and total > max_rows:
+        off = [n for n in blocks if rows[n]]
+    if off:
+        sizes = ", ".join(f"{n}: {available[n]} table rows" + (f" in blocks of {int(block_rows[n].max())}"
+                                                               if n in blocks else "") for n in sources)
+        raise SynthError(f"--ratio {','.join(f'{k}={w:g}' for k, w in weights.items())} cannot be met by table "
+                         f"rows ({sizes}; a generated block is not split): the closest mix is "
+                         f"{', '.join(f'{n}={rows[n]}' for n in sources)} rows"
+                         + (f", over --max {max_rows}" if max_rows is not None and total > max_rows else "")
+                         + ". Generate more or smaller blocks "
+                         "(rows_per_sample), or change the ratio", field="--ratio")
+    take = {n: int(np.searchsorted(cums[n], rows[n], side="right")) for n in sources}
+    return take, {n: int(cums[n][take[n] - 1]) if take[n] else 0 for n in sources}
 
 
 def _balanced_parts(parts: list[tuple[lance.LanceDataset, pa.Array]], kept: list[pa.Table], axes: list[_Axis],
