@@ -46,10 +46,29 @@ def generate(recipe: str | Path | Recipe, workspace: str | Workspace | None = No
     r = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if count is not None:
         r = r.with_count(count)
+    cap = count_cap()
+    if cap is not None and r.count > cap:
+        r = r.with_count(cap)
     ws = workspace if isinstance(workspace, Workspace) else \
         Workspace.open(None if workspace is None else str(workspace), create=True, storage_options=storage_options)
     return _generate(r, ws, workers=workers, message=message, executor=executor, progress=progress,
                      executor_options=executor_options)
+
+
+COUNT_CAP_ENV = "SYNTH_COUNT_CAP"  # caps every generate's count: smoke runs of docs and scripts (tests/test_readme.py)
+
+
+def count_cap() -> int | None:
+    """The cap SYNTH_COUNT_CAP puts on generated samples (None: no cap); a bad value is a SynthError."""
+    import os
+
+    from synth.errors import SynthError
+    text = os.environ.get(COUNT_CAP_ENV)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise SynthError(f"{COUNT_CAP_ENV}={text!r}: must be a positive integer", field=COUNT_CAP_ENV)
+    return int(text)
 
 
 def log(workspace: str | Workspace | None = None) -> list[VersionInfo]:
