@@ -23,7 +23,8 @@ MAX_BLOCKS = 4         # table blocks read for column shapes (each can hold 10k 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#222}
 nav a{margin-right:12px} h2{border-bottom:1px solid #ccc;padding-top:12px} table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;max-width:480px;overflow-wrap:anywhere} th{background:#f4f4f4;overflow-wrap:normal}
-.grid{display:flex;flex-wrap:wrap;gap:8px} .grid figure{margin:0} figcaption{font-size:12px;color:#555}
+.grid{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start} .grid figure{margin:0;display:table}
+.grid figure img{display:block} figcaption{display:table-caption;caption-side:bottom;font-size:12px;color:#555;overflow-wrap:anywhere}
 img.sheet{max-width:100%} img.thumb{height:96px} .muted{color:#777} code{font-size:12px}"""
 
 
@@ -140,17 +141,45 @@ def _params(page: Page, rows: list[dict], **_: Any) -> None:
         for key, value in r["params"].items():
             values.setdefault(key, []).append(value)
     varying = {k: v for k, v in sorted(values.items()) if len({_key(x) for x in v}) > 1}
-    constant = {k: v[0] for k, v in sorted(values.items()) if k not in varying}
+    # a distribution that stays in params is drawn per object (size, rotation of every shape): not a constant
+    per_object = {k: v[0] for k, v in sorted(values.items()) if k not in varying and _is_distribution(v[0])}
+    constant = {k: v[0] for k, v in sorted(values.items()) if k not in varying and k not in per_object}
     if not values:
         page.add('<p class="muted">no sampled parameters (real data only)</p>')
         return
-    page.add(f"<p>{len(varying)} parameters vary across the rows; {len(constant)} are constant.</p>"
-             '<div class="grid">')
+    page.add(f"<p>{len(varying)} parameters vary across the rows; {len(per_object)} are drawn per object; "
+             f"{len(constant)} are constant.</p>" '<div class="grid">')
     for key, vals in varying.items():
         page.figure(_histogram(vals, key), f"{key} ({len(vals)} draws)")
+    unplotted = []
+    for key, spec in per_object.items():
+        drawn = _object_values(rows, key)
+        if drawn:
+            page.figure(_histogram(drawn, key), f"{key}: {len(drawn)} draws, one per object")
+        else:
+            unplotted.append([key, json.dumps(spec), "drawn per object; the labels do not record the values"])
     page.add("</div>")
+    if unplotted:
+        page.add(_table(["per-object parameter", "distribution", ""], unplotted))
     if constant:
         page.add(_table(["constant parameter", "value"], [[k, json.dumps(v)] for k, v in constant.items()]))
+
+
+def _is_distribution(value: Any) -> bool:
+    from synth.report.preview import _is_distribution as is_dist
+    return isinstance(value, dict) and is_dist(value)
+
+
+def _object_values(rows: list[dict], key: str) -> list[Any]:
+    """The per-object values of parameter `key` recorded in the labels' objects (`object_class` is
+    recorded as `class`)."""
+    name = key.rsplit(".", 1)[-1]
+    for field_ in dict.fromkeys((name, name.removeprefix("object_"))):
+        found = [o[field_] for r in rows for o in r["labels"].get("objects") or []
+                 if isinstance(o, dict) and o.get(field_) is not None]
+        if found:
+            return found
+    return []
 
 
 def _key(value: Any) -> str:
@@ -358,10 +387,13 @@ def _bars(counter: Counter, title: str) -> Any:
     import matplotlib.pyplot as plt
 
     items = counter.most_common(MAX_BARS)
-    fig, ax = plt.subplots(figsize=(max(3.2, 0.35 * len(items) + 1), 2.6))
-    ax.bar([str(k) for k, _ in items], [n for _, n in items], color="#4c72b0")
-    ax.set_title(title)
-    ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+    names = [_short(str(k), MAX_TICK) for k, _ in items]
+    longest = max((len(n) for n in names), default=1)
+    # one bar per 0.3 inch at least, so the tick labels (rotated, anchored at their right end) never overlap
+    fig, ax = plt.subplots(figsize=(max(3.2, 0.3 * len(items) + 1), 2.2 + 0.06 * longest))
+    ax.bar(range(len(items)), [n for _, n in items], color="#4c72b0")
+    ax.set_xticks(range(len(items)), names, rotation=60, ha="right", rotation_mode="anchor", fontsize=8)
+    ax.set_title(_short(title, 40), fontsize=9)
     return fig
 
 
@@ -375,11 +407,14 @@ def _histogram(values: list[Any], title: str) -> Any:
     fig, ax = plt.subplots(figsize=(3.2, 2.4))
     distinct = len(set(numeric))
     ax.hist(numeric, bins=min(30, max(1, distinct)), color="#55a868")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_short(title, 40), fontsize=9)
     ax.tick_params(labelsize=8)
     return fig
 
 
-def _short(value: Any) -> str:
+MAX_TICK = 18  # characters of a category label under a bar
+
+
+def _short(value: Any, limit: int = 24) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= 24 else text[:21] + "..."
+    return text if len(text) <= limit else text[:limit - 1] + "…"
