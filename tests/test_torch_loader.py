@@ -86,3 +86,10 @@ def test_object_labels_become_box_tensors(tmp_path: Path) -> None:
         assert item["boxes"].shape == (len(objects), 4) and item["boxes"].dtype == torch.float32
         assert [ds.classes[k] for k in item["box_labels"].tolist()] == [o["class"] for o in objects]
         assert item["mask"].shape == item["image"].shape[:2]
+
+
+def test_reads_blobs_through_fsspec(tmp_path: Path) -> None:
+    url = f"memory://torch-{tmp_path.name}"
+    api.generate(ROOT / "recipes" / "digits.yaml", url, count=3, workers=1)
+    local = SynthDataset(url)
+    assert [local[i]["label"] for i in range(3)] == [0, 1, 2] and local[0]["image"].shape == (28, 28)
