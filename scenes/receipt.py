@@ -28,8 +28,8 @@ HEADER_LINES, FOOTER_LINES = 5, 5  # store, 2 address, date, gap | subtotal, tax
 
 @cache
 def font_dir() -> Path:
-    import trdg
-    return Path(trdg.__file__).parent / "fonts" / "latin"
+    from synth.text.trdg_shim import trdg_package_dir
+    return Path(trdg_package_dir()) / "fonts" / "latin"
 
 
 def font_names() -> list[str]:

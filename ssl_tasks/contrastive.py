@@ -15,7 +15,7 @@ from pydantic import Field
 
 from synth import Sample, image
 
-from ssl_tasks.base import Task, TaskParams, input_image
+from .base import Task, TaskParams, input_image
 
 JITTER_OPS = ("brightness", "contrast", "saturation", "hue")
 

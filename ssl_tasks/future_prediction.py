@@ -15,8 +15,8 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Sample, array
 
-from ssl_tasks.base import Task, TaskParams
-from ssl_tasks.mlm import build_vocab, tokenize
+from .base import Task, TaskParams
+from .mlm import build_vocab, tokenize
 
 
 class CpcParams(TaskParams):

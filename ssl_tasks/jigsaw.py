@@ -13,7 +13,7 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Sample, array
 
-from ssl_tasks.base import Task, TaskParams, input_image
+from .base import Task, TaskParams, input_image
 
 SUPPORTED_SET_SIZES = (100, 1000)
 # The permutation set is part of the task's definition, so its seed is a constant, not a param.

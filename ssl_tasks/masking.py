@@ -16,7 +16,7 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Sample, pack_mask
 
-from ssl_tasks.base import Task, TaskParams, input_image
+from .base import Task, TaskParams, input_image
 
 
 def patch_grid(task: Task, img: np.ndarray, patch: int, field: str) -> tuple[int, int]:

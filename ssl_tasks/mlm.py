@@ -15,7 +15,7 @@ from pydantic import Field
 
 from synth import Sample, array, text_payload
 
-from ssl_tasks.base import Task, TaskParams, input_text
+from .base import Task, TaskParams, input_text
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 UNK_ID, MASK_ID = 1, 4

@@ -10,7 +10,7 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Sample, array
 
-from ssl_tasks.base import Task, TaskParams, input_image
+from .base import Task, TaskParams, input_image
 
 # Label k -> (row, col) offset of the neighbour from the centre cell, row-major around the centre.
 NEIGHBOUR_OFFSETS: tuple[tuple[int, int], ...] = (

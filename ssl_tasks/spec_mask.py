@@ -12,7 +12,7 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Sample, array
 
-from ssl_tasks.base import Task, TaskParams, input_audio
+from .base import Task, TaskParams, input_audio
 
 # Park et al. 2019, Table 1: time-warp W, frequency mask width F and count mF, time mask width T,
 # time mask upper bound p (fraction of frames) and count mT.

@@ -20,7 +20,7 @@ from pydantic import Field
 from synth.errors import SynthError
 from synth import Payload, Sample, array, row
 
-from ssl_tasks.base import Task, TaskParams, parquet_bytes, read_parquet, table_block_name
+from .base import Task, TaskParams, parquet_bytes, read_parquet, table_block_name
 
 # (rng, rows, columns) -> boolean matrix of cells to replace
 CellPicker = Callable[[np.random.Generator, int, int], np.ndarray]

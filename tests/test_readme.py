@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNT_CAP = "16"
 # blocks not run, by a phrase of their first line: what each needs that a fresh clone does not have
 NOT_RUN = {
+    "pip install \"synth-recipes[pinned]\"": "installs into the user's environment (tests/packaging does, in a fresh venv)",
     "make demo": "sets up the environment and runs the whole suite (the lead's job)",
     "synth import images my_photos/": "needs the user's own photos",
     "synth tune recipes/digits.yaml --real real": "needs tags of the user's real data from the block above",

@@ -52,7 +52,8 @@ def lock_command(recipes: tuple[str, ...], count: int | None, check_only: bool, 
             if o.status == "changed":
                 lines.append(f"changed  {o.recipe}: " + "; ".join(o.reasons))
             else:
-                lines.append(f"{o.status:<8} {o.recipe}  ({o.count} samples, {how}, fingerprint {o.fingerprint[:16]})")
+                lines.append(f"{o.status:<8} {o.recipe}  ({o.count} samples, {how}, fingerprint {o.fingerprint[:16]})"
+                             + "".join(f"\n         note: {n} (same bytes)" for n in o.notes))
         if check_only:
             lines.append(f"{len(changed)} of {len(outcomes)} recipes changed" +
                          (f": if intended, `synth lock {' '.join(o.recipe for o in changed)}` records them"

@@ -25,9 +25,11 @@ DEFAULT_LOCK = "synth.lock"
 DEFAULT_COUNT = 32
 CACHE_DIR = ".synth-cache/lock"  # next to the lock file: inside the clone, never in the user's home
 # distributions whose version can change a rendered byte; the ones not installed are left out
+# (pyproject's `pinned` extra pins the same ones, except trdg and the 3d extra's, which are pinned anyway,
+# and opencv-python, which should not be there at all: a GUI build's cv2 beside the headless one)
 RENDERING_LIBRARIES = ("numpy", "scipy", "pillow", "opencv-python-headless", "opencv-python", "imagecodecs",
-                       "scikit-image", "trdg", "arabic-reshaper", "python-bidi", "nlpaug", "audiomentations",
-                       "soundfile", "faker", "fonttools", "bpy", "blenderproc")
+                       "scikit-image", "trdg", "faker", "nlpaug", "audiomentations", "librosa", "soxr",
+                       "soundfile", "fonttools", "bpy", "blenderproc")
 
 
 def library_versions() -> dict[str, str]:
@@ -152,10 +154,12 @@ class LockOutcome:
     fingerprint: str
     reasons: list[str] = field(default_factory=list)
     first_difference: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # what differs without changing a byte or a version
 
     def as_dict(self) -> dict[str, Any]:
         return {"recipe": self.recipe, "status": self.status, "cached": self.cached, "count": self.count,
-                "fingerprint": self.fingerprint, "reasons": self.reasons, "first_difference": self.first_difference}
+                "fingerprint": self.fingerprint, "reasons": self.reasons, "first_difference": self.first_difference,
+                "notes": self.notes}
 
 
 def _key(recipe_path: str, lock_path: Path) -> str:
@@ -214,9 +218,9 @@ def check(lock_path: Path, recipes: list[str] | None = None, workers: int = 1,
             outcomes.append(LockOutcome(key, "changed", False, old["count"], "", ["the recipe file is gone"]))
             continue
         new, cached = _entry(base / key, old["count"], cache, cache_dir or base, workers)
-        reasons, first = compare(old, new)
+        reasons, first, notes = compare(old, new)
         outcomes.append(LockOutcome(key, "changed" if reasons else "ok", cached, old["count"], new["fingerprint"],
-                                    reasons, first))
+                                    reasons, first, notes))
     return outcomes
 
 
@@ -243,10 +247,14 @@ def _changed_fields(old: Any, new: Any) -> list[str]:
     return [f"{k}: {_show(a.get(k))} -> {_show(b.get(k))}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
-    """Why `new` differs from the locked `old` (empty when it does not), and its first differing sample:
-    index, what differs (a param, a payload, the labels or the split), and the old and new value."""
-    reasons = []
+def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None, list[str]]:
+    """Why `new` differs from the locked `old` (empty when it does not), its first differing sample (index,
+    what differs: a param, a payload, the labels or the split; the old and new value), and notes.
+
+    A rendering library installed on one side only (bpy in the locked environment, not in a text-only
+    pip install) is a note when the bytes are the same: the recipe evidently does not use it. A library
+    whose version moved is a reason either way."""
+    reasons, notes = [], []
     if old.get("recipe_hash") != new["recipe_hash"]:
         fields = _changed_fields(old.get("recipe", {}), new["recipe"])
         reasons.append("recipe changed" + (f" ({'; '.join(fields[:3])}{'; ...' if len(fields) > 3 else ''})"
@@ -260,7 +268,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], dict[s
     for lib in sorted(set(old.get("libraries", {})) | set(new["libraries"])):
         was, now = old.get("libraries", {}).get(lib), new["libraries"].get(lib)
         if was != now:
-            reasons.append(f"library {lib} {was or 'not installed'} -> {now or 'not installed'}")
+            (reasons if was and now else notes).append(f"library {lib} {was or 'not installed'} -> "
+                                                       f"{now or 'not installed'}")
     first = first_difference(old.get("samples", []), new["samples"])
     if old.get("fingerprint") != new["fingerprint"]:
         where = ""
@@ -269,11 +278,13 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], dict[s
                     f"{_show(first['new'])}"
         elif old.get("recipe_hash") != new["recipe_hash"]:
             where = ": every sample's content is the same, only the recipe's identity (sample ids) moved"
+        reasons = [*reasons, *notes]  # with other bytes, a library that came or went may be why
+        notes = []
         reasons.append(f"bytes changed (fingerprint {old.get('fingerprint', '')[:12]} -> {new['fingerprint'][:12]})"
                        f"{where}")
     elif reasons:
         reasons.append("bytes unchanged: `synth lock` records the new versions")
-    return reasons, first
+    return reasons, first, notes
 
 
 def first_difference(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ def load_trdg() -> ModuleType:
     trdg prints "Missing modules for handwritten text generation." on import because its optional
     handwriting model needs TensorFlow; we never use that path, and stdout may carry data.
     """
+    _require_trdg()
     with contextlib.redirect_stdout(io.StringIO()):
         from trdg import computer_text_generator, data_generator, utils
     if utils.get_text_height is not _text_height:
@@ -54,5 +55,20 @@ def trdg_package_dir() -> str:
     """Folder of the installed trdg package (its bundled `fonts/` and `dicts/`)."""
     import os
 
+    _require_trdg()
     import trdg
     return os.path.dirname(trdg.__file__)
+
+
+TRDG_MISSING = ("trdg is not installed: the text scenes (text_line, receipt) need trdg 1.8.0, installed without "
+                "its dependencies (its pins pull the GUI opencv-python and a yanked arabic-reshaper): "
+                "pip install --no-deps trdg==1.8.0")
+
+
+def _require_trdg() -> None:
+    import importlib.util
+
+    from synth.errors import SynthError
+
+    if importlib.util.find_spec("trdg") is None:
+        raise SynthError(TRDG_MISSING)

@@ -117,6 +117,24 @@ def test_moved_library_is_named(locked):
     assert reasons[-1].startswith("bytes unchanged")
 
 
+def test_library_on_one_side_only_is_a_note_when_the_bytes_agree(locked):
+    tmp, _ = locked
+    data = json.loads((tmp / "synth.lock").read_text())
+    data["recipes"]["r.yaml"]["libraries"]["opencv-python"] = "5.0.0"  # the locked environment had the GUI build
+    data["recipes"]["r.yaml"]["libraries"].pop("numpy")  # ... and this one lacks a library the lock named
+    (tmp / "synth.lock").write_text(json.dumps(data))
+    code, result = synth_json("lock", "--check")
+    [entry] = result["recipes"]
+    assert code == 0 and entry["status"] == "ok" and entry["reasons"] == []
+    import numpy
+    assert entry["notes"] == [f"library numpy not installed -> {numpy.__version__}", "library opencv-python 5.0.0 -> not installed"]
+    data["recipes"]["r.yaml"]["fingerprint"] = "0" * 64  # with other bytes the notes become reasons
+    (tmp / "synth.lock").write_text(json.dumps(data))
+    code, result = synth_json("lock", "--check")
+    reasons = result["recipes"][0]["reasons"]
+    assert code == 1 and reasons[:2] == entry["notes"] and reasons[-1].startswith("bytes changed")
+
+
 def test_check_exit_codes_from_the_command_line(locked):
     tmp, _ = locked
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
