@@ -111,9 +111,10 @@ def report_group() -> None:
 @click.option("--mia-threshold", default=0.6, show_default=True, type=float,
               help="Privacy pass: the membership classifier's AUC must be at most this.")
 @click.option("-o", "--out", default="reports/table", show_default=True, help="Folder for report.json and PNGs.")
+@output_options
 def report_table(real: str, holdout: str | None, workspace: str | None, version: str | None, recipe: str | None,
                  synthetic: str | None, fitted: str | None, target: str | None, draws: int, dcr_threshold: float,
-                 mia_threshold: float, out: str) -> None:
+                 mia_threshold: float, out: str, as_json: bool, quiet: bool) -> None:
     """Column shapes, pair trends, train-synthetic/test-real by model family, and privacy (exact copies,
     distance to closest record against a holdout, NNDR, membership inference) of a synthetic table."""
     from synth.tabular.fit import read_table
@@ -132,6 +133,9 @@ def report_table(real: str, holdout: str | None, workspace: str | None, version:
     settings = _fitted_privacy(fitted) if synthetic else declared_privacy(workspace, _version(version), recipe)
     report = quality_report(real_frame, synth, target=target, out_dir=out, holdout=holdout_frame, draws=draws,
                             privacy_settings=settings, dcr_threshold=dcr_threshold, mia_threshold=mia_threshold)
+    if as_json or quiet:  # the whole report, as report.json holds it
+        emit(report, "", as_json, quiet)
+        return
     click.echo(f"column shapes  {report['column_shapes']['score']:.3f}")
     if report["pair_trends"]["score"] is not None:
         click.echo(f"pair trends    {report['pair_trends']['score']:.3f}  (SDMetrics' ColumnPairTrends; "

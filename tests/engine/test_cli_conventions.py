@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITERS = ["generate", "export", "preview", "fit", "mix", "split", "tag", "sweep run", "report card",
            "import images", "import coco", "import table", "import text", "import audio",
            "labels correct", "labels import", "ssl apply", "tune", "similar", "label-issues",
-           "predictions import", "slices", "focus"]
+           "predictions import", "slices", "focus", "report table", "init"]
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -128,3 +128,17 @@ def test_preview_caption_says_one_object_not_one_objects() -> None:
     from synth.report.preview import _summary
     assert _summary({"objects": [{"class": "star"}]})[0] == "1 object:"
     assert _summary({"objects": [{"class": "star"}, {"class": "star"}]}) == ["2 objects:", "star x2"]
+
+
+def test_report_table_json_is_the_whole_report(tmp_path: Path) -> None:
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    frame.iloc[::2].to_csv(tmp_path / "real.csv", index=False)
+    frame.iloc[1::2].to_csv(tmp_path / "other.csv", index=False)  # a "synthetic" table: other real rows
+    res = run("report", "table", "--real", "real.csv", "--synthetic", "other.csv", "--target", "target",
+              "--draws", "1", "-o", "rep", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)  # one object, nothing else on stdout
+    assert {**json.loads((tmp_path / "rep" / "report.json").read_text()), "files": report["files"]} == report
+    assert 0.5 < report["column_shapes"]["score"] <= 1 and report["privacy"]["exact_copies"]["rate"] == 0
