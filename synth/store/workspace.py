@@ -47,16 +47,14 @@ class Workspace:
 
     def _check(self, create: bool) -> None:
         marker = self.path(MARKER)
-        for _ in range(CREATE_WAIT_STEPS):
-            if self.fs.exists(marker):
-                return self._check_marker(marker)
-            if not self._being_created():
-                break
-            time.sleep(0.1)  # another process is creating this workspace: its marker appears in a moment
+        if self._marker_appears(marker):
+            return self._check_marker(marker)
         if self.fs.exists(self._base):
             if not self.fs.isdir(self._base):
                 raise WorkspaceError(f"{self.root} exists and is a file, not a workspace", field="--workspace")
             if self.fs.ls(self._base, detail=False):
+                if self._marker_appears(marker):  # another process began (or finished) creating it meanwhile
+                    return self._check_marker(marker)
                 raise WorkspaceError(f"{self.root} exists and is not a synth workspace (no {MARKER}); "
                                      "choose an empty or new folder", field="--workspace")
         if not create:
@@ -78,6 +76,17 @@ class Workspace:
         if meta.get("format") != FORMAT:
             raise WorkspaceError(f"{self.root} is a workspace of format {meta.get('format')}, "
                                  f"this synth reads format {FORMAT}")
+
+    def _marker_appears(self, marker: str) -> bool:
+        """The marker exists, or appears while another process is creating this workspace (bounded wait:
+        a creator killed mid-way leaves its temporary marker, and the folder is then not a workspace)."""
+        for _ in range(CREATE_WAIT_STEPS):
+            if self.fs.exists(marker):
+                return True
+            if not self._being_created():
+                return self.fs.exists(marker)
+            time.sleep(0.1)
+        return self.fs.exists(marker)
 
     def _being_created(self) -> bool:
         """The folder holds only what a process creating the workspace writes before its marker."""
