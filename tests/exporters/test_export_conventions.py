@@ -53,8 +53,8 @@ def test_shard_chunks_cover_rows_in_order() -> None:
 
 
 def test_webdataset_feeds_a_two_worker_dataloader_and_masks_are_masks(shapes_ws: Path) -> None:
-    wds = pytest.importorskip("webdataset")
-    torch = pytest.importorskip("torch")
+    import torch  # installed by `make setup` (scripts/setup.sh); a missing one fails here, never skips
+    import webdataset as wds
     ws = str(shapes_ws / "ws_shapes")
     res = api.export(shapes_ws / "wds", "webdataset", ws)  # the default shard size
     counts = res["splits"]

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 
+import datasets
 import numpy as np
 import pytest
 import soundfile as sf
@@ -14,8 +15,6 @@ import soundfile as sf
 from synth import api
 from tests.exporters.conftest import ROOT, current_rows, generated, shapes_recipe
 from tests.exporters.test_export_workspace import RECEIPTS
-
-datasets = pytest.importorskip("datasets")
 
 SHAPES = shapes_recipe(4, 64, 48)
 
