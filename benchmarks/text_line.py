@@ -1,4 +1,4 @@
-"""text_line vs raw trdg GeneratorFromStrings (same strings, font, size, background, skew, blur).
+"""text_line vs raw trdg (GeneratorFromStrings' per-string call) (same strings, font, size, background, skew, blur).
 Prints medians and the ratio; utterances vs nlpaug is benchmarks/utterances.py."""
 from __future__ import annotations
 
@@ -29,12 +29,21 @@ def ours_images(texts: list[str]) -> float:
 
 
 def raw_trdg(texts: list[str]) -> float:
-    load_trdg()
-    from trdg.generators import GeneratorFromStrings
-    gen = GeneratorFromStrings(texts, count=len(texts), fonts=[resolve_font("Roboto-Regular", bundled_font_dir())],
-                               size=32, skewing_angle=2, blur=0.5, background_type=0, alignment=0)
+    """What trdg's GeneratorFromStrings.next does per string: FakeTextDataGenerator.generate with these
+    arguments (the generators module itself also imports arabic_reshaper / python-bidi for right-to-left
+    text, which the no-deps trdg install leaves out)."""
+    import os
+
+    from synth.text.trdg_shim import trdg_package_dir
+
+    data_generator = load_trdg()
+    font = resolve_font("Roboto-Regular", bundled_font_dir())
+    image_dir = os.path.join("..", os.path.join(trdg_package_dir(), "generators"), "images")
     t = time.perf_counter()
-    for image, _ in gen:
+    for i, text in enumerate(texts, 1):
+        image = data_generator.FakeTextDataGenerator.generate(
+            i, text, font, None, 32, None, 2, False, 0.5, False, 0, 0, 0, False, 0, -1, 0, "#282828", 0, 1.0, 0,
+            (5, 5, 5, 5), False, False, False, image_dir, 0, "#282828", "RGB", 0)
         image.save("/dev/null", format="png")  # a user of trdg saves each image too
     return len(texts) / (time.perf_counter() - t)
 
