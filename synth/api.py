@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,6 +41,7 @@ def generate(recipe: str | Path | Recipe, workspace: str | Workspace | None = No
              progress: Callable[[int, int], None] | None = None,
              storage_options: dict[str, Any] | None = None,
              executor_options: dict[str, Any] | None = None) -> GenerateResult:
+    from synth.engine.executors import make_executor
     from synth.engine.generate import generate as _generate
     from synth.store.workspace import Workspace
 
@@ -49,10 +51,17 @@ def generate(recipe: str | Path | Recipe, workspace: str | Workspace | None = No
     cap = count_cap()
     if cap is not None and r.count > cap:
         r = r.with_count(cap)
-    ws = workspace if isinstance(workspace, Workspace) else \
-        Workspace.open(None if workspace is None else str(workspace), create=True, storage_options=storage_options)
-    return _generate(r, ws, workers=workers, message=message, executor=executor, progress=progress,
-                     executor_options=executor_options)
+    ex = make_executor(executor, max(1, workers or os.cpu_count() or 1), executor_options)
+    try:
+        connect = getattr(ex, "connect", None)
+        if connect is not None:  # a cluster that cannot be reached fails before a workspace folder is made
+            connect()
+        ws = workspace if isinstance(workspace, Workspace) else \
+            Workspace.open(None if workspace is None else str(workspace), create=True,
+                           storage_options=storage_options)
+        return _generate(r, ws, workers=workers, message=message, executor=ex, progress=progress)
+    finally:
+        ex.close()
 
 
 COUNT_CAP_ENV = "SYNTH_COUNT_CAP"  # caps every generate's count: smoke runs of docs and scripts (tests/test_readme.py)

@@ -82,25 +82,33 @@ def validate(recipes: tuple[str, ...], as_json: bool) -> None:
 @click.option("--executor", default="local", show_default=True,
               help="Where shards render: local (processes on this machine), ray, or a registered executor.")
 @click.option("--address", default=None, help="Ray cluster address (auto, ray://host:port) for --executor ray.")
+@click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+              help="An fsspec option of an object-store workspace (repeatable; dots nest: "
+                   "client_kwargs.endpoint_url=http://host:9000). The AWS_*/GOOGLE_APPLICATION_CREDENTIALS "
+                   "environment is read too; both reach Ray workers.")
 @click.option("--json", "as_json", is_flag=True, help="Print version, rows and fingerprint as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(recipe: str, workspace: str | None, count: int | None, workers: int | None, message: str | None,
-             executor: str, address: str | None, as_json: bool, quiet: bool) -> None:
+             executor: str, address: str | None, storage_option: tuple[str, ...], as_json: bool,
+             quiet: bool) -> None:
     """Generate samples from RECIPE into the workspace as a new version (resumable)."""
+    from synth.store.object_store import parse_storage_options
+
     if workers is not None and workers < 1:
         raise SynthError("--workers must be at least 1", field="--workers")
+    storage = parse_storage_options(storage_option) or None
     r = api.validate(recipe)
     if count is not None:
         r = r.with_count(count)
     options = {"address": address} if address else {}
     if quiet or as_json:
         result = api.generate(r, workspace, workers=workers, message=message, executor=executor,
-                              executor_options=options)
+                              executor_options=options, storage_options=storage)
     else:
         from synth.engine.progress import progress_bar
         with progress_bar(f"{r.name}") as advance:
             result = api.generate(r, workspace, workers=workers, message=message, executor=executor,
-                                  progress=advance, executor_options=options)
+                                  progress=advance, executor_options=options, storage_options=storage)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:

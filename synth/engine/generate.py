@@ -150,6 +150,7 @@ def generate(recipe: Recipe, ws: Workspace, *, workers: int | None = None, messa
     workers = max(1, workers or os.cpu_count() or 1)
     own = not isinstance(executor, Executor)
     ex = make_executor(executor, workers, executor_options) if own else executor
+    ws.check_writable()  # an object store that refuses blobs or the manifest fails now, not after rendering
     try:
         ex.prepare(recipe, ws)  # local helpers start up while the driver reads the manifest
         try:

@@ -12,6 +12,7 @@ import fsspec
 from synth.errors import WorkspaceError
 from synth.store.manifest import Manifest
 from synth.store.blobs import Store
+from synth.store.object_store import options_from_environment
 
 MARKER = "synth-workspace.json"
 CREATE_WAIT_STEPS = 50  # x 0.1 s: how long to wait for another process to finish creating a workspace
@@ -25,7 +26,8 @@ def default_root() -> str:
 class Workspace:
     def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         self.root = root.rstrip("/") or "/"
-        self.storage_options = storage_options or {}
+        # an object store's settings from the environment, written out: they travel to Ray workers as they are
+        self.storage_options = options_from_environment(self.root, storage_options)
         self.fs, self._base = fsspec.core.url_to_fs(self.root, **self.storage_options)
         self.store = Store(self.root, self.storage_options)
         self.manifest = Manifest(self._lance_uri(), _lance_options(self.storage_options))
@@ -42,8 +44,20 @@ class Workspace:
     def open(cls, root: str | None = None, *, create: bool = False,
              storage_options: dict[str, Any] | None = None) -> Workspace:
         ws = cls(root or default_root(), storage_options)
-        ws._check(create)
+        try:
+            ws._check(create)
+        except WorkspaceError:
+            raise
+        except Exception as exc:  # botocore, s3fs, gcsfs: credentials, a missing bucket, an endpoint down
+            if not ws._object_store():
+                raise  # a local folder's errors keep their own (disk full, permission) handling
+            raise WorkspaceError(f"cannot {'create' if create else 'open'} the workspace {ws.root}: "
+                                 f"{_first_line(exc)}; {_storage_hint(exc, ws.storage_options)}",
+                                 field="--workspace") from None
         return ws
+
+    def _object_store(self) -> bool:
+        return "://" in self.root and not self.root.startswith(("memory://", "file://"))
 
     def _check(self, create: bool) -> None:
         marker = self.path(MARKER)
@@ -67,6 +81,28 @@ class Workspace:
         with self.fs.open(tmp, "w") as fh:
             fh.write(json.dumps({"format": FORMAT}))
         self.fs.mv(tmp, marker)
+
+    def check_writable(self) -> None:
+        """Before rendering into an object store: write and remove a tiny blob and a tiny Lance dataset, so a
+        missing bucket, a read-only key or an endpoint Lance refuses fails now, with the fix, and not after
+        every sample rendered. Local folders need no probe (the marker and the lock file were written)."""
+        if not self._object_store():
+            return
+        import lance
+        import pyarrow as pa
+
+        name = f".synth-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        step = "a blob"
+        try:
+            self.fs.pipe_file(self.path(name), b"synth probe")
+            self.fs.rm_file(self.path(name))
+            step = "the Lance manifest"
+            lance.write_dataset(pa.table({"probe": [1]}), f"{self.root}/{name}.lance",
+                                storage_options=_lance_options(self.storage_options))
+            self.fs.rm(self.path(f"{name}.lance"), recursive=True)
+        except Exception as exc:  # botocore, s3fs, gcsfs and Lance each raise their own kinds
+            raise WorkspaceError(f"cannot write {step} to {self.root}: {_first_line(exc)}; "
+                                 f"{_storage_hint(exc, self.storage_options)}", field="--workspace") from None
 
     def _check_marker(self, marker: str) -> None:
         try:
@@ -95,6 +131,27 @@ class Workspace:
         except (FileNotFoundError, NotADirectoryError):
             return False
         return bool(names) and all(n.startswith(f".{MARKER}.tmp-") or n == ".synth-lock" for n in names)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def _storage_hint(exc: BaseException, options: dict[str, Any]) -> str:
+    text = f"{type(exc).__name__} {exc}".lower()
+    endpoint = options.get("endpoint_url") or options.get("client_kwargs", {}).get("endpoint_url") or ""
+    if "http" in text and ("allow_http" in text or "allow http" in text or "https" in text) \
+            or (endpoint.startswith("http://") and "builder error" in text):
+        return ("S3-compatible storage over plain http (MinIO, on-premises): set AWS_ALLOW_HTTP=true, or "
+                "serve the endpoint over https")
+    if "credential" in text or "accessdenied" in text or "access denied" in text or "forbidden" in text:
+        return ("check the credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (S3), "
+                "GOOGLE_APPLICATION_CREDENTIALS (GCS), or --storage-option key=... secret=...")
+    if "nosuchbucket" in text or "location-constraint" in text or "bucket" in text and "not" in text:
+        return "the bucket does not exist (or cannot be made here): create it first"
+    return "check the URL, the endpoint (AWS_ENDPOINT_URL or --storage-option client_kwargs.endpoint_url=...) " \
+           "and that the credentials may write there"
 
 
 def _lance_options(options: dict[str, Any]) -> dict[str, str] | None:

@@ -9,11 +9,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+import ray
 
-ray = pytest.importorskip("ray")
-
-from synth import api  # noqa: E402
-from synth.engine.executors.ray import CRASH_HOOK  # noqa: E402
+from synth import api
+from synth.engine.executors.ray import CRASH_HOOK
 
 RECIPE = """name: {name}
 scene: shapes
@@ -33,7 +32,7 @@ def local_ray(tmp_path_factory):
     os.environ[CRASH_HOOK] = f"ray_crash:1:{marker}"
     with warnings.catch_warnings():  # Lance warns on any fork; Ray's fork+exec of its daemons is safe
         warnings.filterwarnings("ignore", message="lance is not fork-safe")
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", _node_ip_address="127.0.0.1")
     yield marker
     ray.shutdown()
     os.environ.pop(CRASH_HOOK, None)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -36,24 +35,9 @@ def test_memory_workspace(write_recipe):
             assert sha256(ws.store.get(p["hash"])) == p["hash"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def s3_server():
-    from moto.server import ThreadedMotoServer
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    import boto3
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-                 region_name="us-east-1").create_bucket(Bucket="synth-test")
-    yield {"key": "test", "secret": "test", "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
-    server.stop()
+def s3_server(moto_s3):
+    return moto_s3["options"]
 
 
 def test_s3_workspace_on_a_local_moto_server(write_recipe, s3_server, tmp_path):

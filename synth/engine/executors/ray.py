@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import warnings
 from typing import Any, Iterable
@@ -16,6 +17,7 @@ from synth.store.workspace import Workspace
 
 CONNECT_TIMEOUT_S = 10.0     # a TCP probe before ray.init, which can otherwise wait minutes on a dead host
 SHARD_RETRIES = 3            # Ray re-runs a shard whose worker process died this many times
+NODE_POLL_S = 1.0            # how often the driver looks for nodes that left the cluster mid-run
 CRASH_HOOK = "SYNTH_TEST_RAY_CRASH_ONCE"  # tests only: "<recipe>:<shard>:<marker file>"
 
 # one Producer per Ray worker process, reused across the shards of the same recipe and workspace
@@ -40,10 +42,21 @@ class RayExecutor(Executor):
         if ws.root.startswith("memory://"):
             raise SynthError("a memory:// workspace lives in one process: Ray workers cannot reach it; use a "
                              "folder on a shared filesystem or an object storage URL", field="--workspace")
+        self.connect()
+        yield from _submit_and_collect(ray, recipe, ws, shards)
+
+    def connect(self) -> None:
+        """Attach to the cluster now (a run does on its first shard): a caller that connects before it
+        creates a workspace leaves nothing behind when the cluster cannot be reached."""
         if not self._connected:
+            # Ray's C++ client repeats a warning a second while it retries a refused connection: the error
+            # below says it once (read when Ray is imported)
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+            import ray
+
+            preflight(self.options)
             self._started_here = _connect(ray, self.options.get("address"), self.workers)
             self._connected = True
-        yield from _submit_and_collect(ray, recipe, ws, shards)
 
     def close(self) -> None:
         if self._started_here:
@@ -52,32 +65,65 @@ class RayExecutor(Executor):
         self._connected = self._started_here = False
 
 
+def preflight(options: dict[str, Any] | None) -> None:
+    """What can be known before a workspace is created or a sample rendered: Ray installed, the client
+    extra for ray:// addresses, and something listening at the address."""
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise SynthError('--executor ray needs Ray: pip install "synth-recipes[ray]"', field="--executor")
+    address = (options or {}).get("address")
+    if address and address.startswith("ray://"):
+        from ray._private.utils import get_ray_client_dependency_error  # what ray.init checks for ray://
+
+        if get_ray_client_dependency_error() is not None:
+            raise SynthError(f"--address {address} is a Ray Client address, which needs Ray's client extra: "
+                             'pip install "synth-recipes[ray]" (it installs ray[client,default]), or give the '
+                             "head's GCS address HOST:6379 from a machine inside the cluster", field="--address")
+    if address and address != "auto":
+        _probe(address)
+
+
 def _connect(ray: Any, address: str | None, workers: int) -> bool:
     """Attach to a running Ray (the caller's, or `address`); start a local one if there is none."""
     if ray.is_initialized():
         return False
     if address and address != "auto":
         _probe(address)
+    # workers' stdout/stderr stay on their nodes (Ray's log files): synth prints its own lines instead
     kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "warning",
-                              "configure_logging": True}
+                              "configure_logging": True, "log_to_driver": False}
     if address:
         kwargs["address"] = address
-    else:
+    else:  # a Ray for this run only: on loopback, not the machine's external address
         kwargs["num_cpus"] = workers
+        kwargs["_node_ip_address"] = "127.0.0.1"
     try:
         with warnings.catch_warnings():
             # Lance warns on any fork once imported; Ray's fork+exec of its daemons is safe
             warnings.filterwarnings("ignore", message="lance is not fork-safe")
             ray.init(**kwargs)
-    except ConnectionError as exc:
-        raise SynthError(f"cannot connect to Ray at '{address}': {str(exc).splitlines()[0]}",
-                         field="--address") from None
-    except Exception as exc:  # Ray raises several kinds (RuntimeError, grpc errors) for a bad cluster
+    except Exception as exc:  # Ray raises several kinds (ConnectionError, RuntimeError, grpc errors)
         if not address:
             raise
-        raise SynthError(f"cannot connect to Ray at '{address}': {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}", field="--address") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SynthError(f"cannot connect to Ray at '{address}': {first}{_auth_hint(str(exc))}",
+                         field="--address") from None
     return True
+
+
+def _auth_hint(message: str) -> str:
+    """Ray's token authentication: a cluster that wants a token and a driver without one (or the other way
+    round, after a local Ray wrote ~/.ray/auth_token) fail with "Failed to connect" or "Unauthenticated"."""
+    text = message.lower()
+    token_file = os.path.expanduser("~/.ray/auth_token")
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if "auth" in text or "unauthenticated" in text or "token" in text or "failed to connect" in text:
+        have = f"this machine has {token_file}" if os.path.exists(token_file) else f"there is no {token_file}"
+        return (f". If the cluster uses Ray's token authentication ({have}; RAY_AUTH_MODE is "
+                f"{mode or 'unset'}): set RAY_AUTH_MODE=token and give the cluster's token as RAY_AUTH_TOKEN "
+                "(or RAY_AUTH_TOKEN_PATH); a cluster without authentication needs RAY_AUTH_MODE=disabled")
+    return ""
 
 
 def _probe(address: str) -> None:
@@ -108,9 +154,13 @@ def _submit_and_collect(ray: Any, recipe: Recipe, ws: Workspace,
     recipe_ref = ray.put(recipe)
     pending = {remote.remote(recipe_ref, root, ws.storage_options, no, shard): no
                for no, shard in enumerate(shards)}
+    nodes = _NodeWatch(ray)
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=NODE_POLL_S)
+            nodes.poll(len(pending))
+            if not ready:
+                continue
             no = pending.pop(ready[0])
             try:
                 rows = ray.get(ready[0])
@@ -126,6 +176,39 @@ def _submit_and_collect(ray: Any, recipe: Recipe, ws: Workspace,
     finally:
         for ref in pending:  # interrupted or failed: stop the rest instead of letting them run on
             ray.cancel(ref, force=True)
+
+
+class _NodeWatch:
+    """Says, in synth's words, when a node leaves the cluster mid-run (Ray's own log lines stay in its log
+    files): which node, that its shards are re-run elsewhere, and that the fingerprint does not change."""
+
+    def __init__(self, ray: Any) -> None:
+        self.ray = ray
+        self.alive = self._alive()
+        self.lost: dict[str, str] = {}
+        self.last = time.monotonic()
+
+    def _alive(self) -> dict[str, str]:
+        try:
+            return {n["NodeID"]: n.get("NodeManagerAddress", "?") for n in self.ray.nodes() if n.get("Alive")}
+        except Exception:  # the state API is best effort: a run never fails for want of it
+            return {}
+
+    def poll(self, pending: int) -> None:
+        if time.monotonic() - self.last < NODE_POLL_S:
+            return
+        self.last = time.monotonic()
+        now = self._alive()
+        if not now:
+            return
+        for node, addr in self.alive.items():
+            if node not in now and node not in self.lost:
+                self.lost[node] = addr
+                print(f"synth: Ray node {addr} ({node[:8]}) left the cluster mid-run; its unfinished shards are "
+                      f"re-run on the other nodes (up to {SHARD_RETRIES} retries each; {pending} shards still to "
+                      "come). The bytes, and so the fingerprint, do not depend on where a shard runs.",
+                      file=sys.stderr, flush=True)
+        self.alive.update(now)
 
 
 def _shared_root(root: str) -> str:
