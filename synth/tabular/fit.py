@@ -606,7 +606,7 @@ def nearest_correlation(r: np.ndarray) -> np.ndarray:
     return np.round(fixed, 4) * 0.999 + np.eye(len(r)) * 0.001  # shrink a hair: stays PSD after rounding
 
 
-PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10}
+PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10, "smoothing": 0.1}
 OTHER = "other"  # the category rare text categories are merged into
 
 
@@ -619,15 +619,17 @@ def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int =
 
 
 def privacy_settings(on: bool, clip_quantile: float | None = None, correlation_noise: float | None = None,
-                     min_category_count: int | None = None) -> dict[str, Any] | None:
+                     min_category_count: int | None = None, smoothing: float | None = None) -> dict[str, Any] | None:
     """`--privacy` turns every option on at its default; an option given alone turns on that one."""
     given = {"clip_quantile": clip_quantile, "correlation_noise": correlation_noise,
-             "min_category_count": min_category_count}
+             "min_category_count": min_category_count, "smoothing": smoothing}
     settings = {**(PRIVACY_DEFAULTS if on else {}), **{k: v for k, v in given.items() if v is not None}}
     if settings.get("clip_quantile") is not None and not 0 <= settings["clip_quantile"] < 0.5:
         raise SynthError("must be in [0, 0.5)", field="--clip-quantile")
     if settings.get("correlation_noise") is not None and not 0 <= settings["correlation_noise"] <= 1:
         raise SynthError("must be in [0, 1]", field="--correlation-noise")
+    if settings.get("smoothing") is not None and not 0 <= settings["smoothing"] <= 1:
+        raise SynthError("must be in [0, 1]", field="--smoothing")
     if settings.get("min_category_count") is not None and settings["min_category_count"] < 1:
         raise SynthError("must be at least 1", field="--min-category-count")
     return settings or None
@@ -649,6 +651,32 @@ def _clip_tails(spec: dict[str, Any], series: pd.Series, q: float) -> None:
         if len(days):
             lo, hi = days.quantile([q, 1 - q])
             spec["start"], spec["end"] = lo.date().isoformat(), hi.date().isoformat()
+
+
+def _smooth(frame: pd.DataFrame, specs: dict[str, dict[str, Any]], s: float, target: str | None,
+            seed: int) -> pd.DataFrame:
+    """Input perturbation: every continuous column (not the target) gets seeded Gaussian noise of s times its
+    std, and its marginal and the copula are fitted on the noised values (kept inside the column's range), so
+    the twin draws from a kernel-smoothed distribution instead of piling onto the training values."""
+    rng = np.random.default_rng(seed + 1)
+    frame = frame.copy()
+    for c, spec in specs.items():
+        if spec["type"] != "numeric" or c == target:
+            continue
+        ok = frame[c].notna().to_numpy()
+        values = frame[c].to_numpy(dtype=float)[ok]
+        if len(values) < 2:
+            continue
+        noised = np.clip(values + rng.normal(0.0, s * float(values.std()), len(values)), spec["min"], spec["max"])
+        fitted = fit_numeric(noised, spec["min"], spec["max"])
+        for k in ("components", "quantiles"):
+            spec.pop(k, None)
+        spec.update({"dist": fitted["dist"], "params": fitted["params"],
+                     **{k: fitted[k] for k in ("components", "quantiles") if k in fitted}})
+        column = frame[c].astype(float)
+        column[ok] = noised
+        frame[c] = column
+    return frame
 
 
 def _merge_rare(spec: dict[str, Any], present: int, k: int) -> None:
@@ -685,8 +713,11 @@ def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None,
                          f"; columns: {', '.join(map(str, frame.columns))}", file=str(path), field="--target")
     specs = {c: fit_column(frame[c], scan.columns[c]) for c in frame.columns}
     privacy = dict(privacy or {})
+    seed = privacy.setdefault("seed", SAMPLE_SEED)
+    if privacy.get("smoothing"):
+        frame = _smooth(frame, specs, float(privacy["smoothing"]), target, seed)
     correlation = fit_correlation(frame, specs, noise=privacy.get("correlation_noise") or 0.0,
-                                  seed=privacy.setdefault("seed", SAMPLE_SEED))
+                                  seed=seed)
     for c, spec in specs.items():
         if privacy.get("clip_quantile"):
             _clip_tails(spec, frame[c], privacy["clip_quantile"])

@@ -266,7 +266,9 @@ class PrivacySettings(_Spec):
                                                                           "each copula correlation.")
     min_category_count: int | None = Field(None, ge=1, description="Categories seen fewer times were merged "
                                                                    "into 'other' (text) or dropped (numbers).")
-    seed: int | None = Field(None, description="Seed of the correlation noise.")
+    smoothing: float | None = Field(None, ge=0, le=1, description="Continuous columns fitted on values plus "
+                                                              "seeded Gaussian noise of this many stds.")
+    seed: int | None = Field(None, description="Seed of the correlation noise and the smoothing noise.")
 
 
 class CorrelationMatrix(_Spec):

@@ -87,7 +87,8 @@ def test_quality_report_drops_holdout_rows_from_real():
 
 def test_privacy_settings_defaults_and_checks():
     assert privacy_settings(False) is None
-    assert privacy_settings(True) == {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10}
+    assert privacy_settings(True) == {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10,
+                                      "smoothing": 0.1}
     assert privacy_settings(False, clip_quantile=0.05) == {"clip_quantile": 0.05}
     with pytest.raises(SynthError, match="clip-quantile"):
         privacy_settings(False, clip_quantile=0.7)
@@ -165,6 +166,26 @@ def test_fit_holdout_bad_fraction_and_mismatched_holdout(tmp_path, capsys):
     code, out = cli("report", "table", "--real", tmp_path / "t.csv", "--holdout", tmp_path / "h.csv",
                     "--synthetic", tmp_path / "t.csv", "-o", tmp_path / "rep", capsys=capsys)
     assert code == 2 and "holdout's columns differ" in out
+
+
+def test_smoothing_widens_each_continuous_marginal_by_the_noise_it_adds(tmp_path):
+    """Known answer: a normal column fitted on values + N(0, (s*std)^2) has std std * sqrt(1 + s^2); the
+    copula correlation shrinks by 1 / (1 + s^2); the same seed gives the same recipe; categories are untouched."""
+    frame = population(4000, 3)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    plain = fit_recipe(tmp_path / "t.csv")
+    smooth = fit_recipe(tmp_path / "t.csv", privacy={"smoothing": 0.5})
+    assert smooth == fit_recipe(tmp_path / "t.csv", privacy={"smoothing": 0.5})
+    assert smooth["params"]["privacy"]["smoothing"] == 0.5
+    x, x0 = smooth["params"]["columns"]["x"], plain["params"]["columns"]["x"]
+    from scipy import stats
+    sd, sd0 = (getattr(stats, c["dist"])(**c["params"]).std() for c in (x, x0))  # a one-hump family each
+    assert sd == pytest.approx(sd0 * np.sqrt(1.25), rel=0.03)
+    assert x["min"] == x0["min"] and x["max"] == x0["max"]
+    pairs = {tuple(p[:2]): p[2] for p in plain["params"]["correlation"]}
+    noised = {tuple(p[:2]): p[2] for p in smooth["params"]["correlation"]}
+    assert noised[("x", "y")] == pytest.approx(pairs[("x", "y")] / 1.25, abs=0.03)
+    assert smooth["params"]["columns"]["colour"] == plain["params"]["columns"]["colour"]
 
 
 def test_correlation_noise_on_a_wide_table_still_gives_a_valid_recipe(tmp_path):
