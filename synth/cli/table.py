@@ -26,18 +26,20 @@ from synth.errors import SynthError
               help="Hold out this share of rows (seeded): they are not fitted, and are written beside the recipe "
                    "as <recipe>.holdout.csv|parquet for `synth report table --holdout`.")
 @click.option("--privacy", is_flag=True, help="Every privacy option below at its default (clip 0.01, "
-                                              "noise 0.05, min count 10). Not differential privacy.")
+                                              "noise 0.05, min count 10, smoothing 0.1). Not differential privacy.")
 @click.option("--clip-quantile", type=float, default=None, metavar="Q",
               help="Cut numeric and date ranges to the Q and 1-Q quantiles: extreme values are never drawn.")
 @click.option("--correlation-noise", type=float, default=None, metavar="S",
               help="Add Gaussian noise of std S to each copula correlation (seeded).")
 @click.option("--min-category-count", type=int, default=None, metavar="K",
               help="Merge text categories seen fewer than K times into 'other' (numeric ones are dropped).")
+@click.option("--smoothing", type=float, default=None, metavar="S",
+              help="Fit continuous columns on their values plus seeded Gaussian noise of S stds.")
 @output_options
 def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, target: str | None,
                 max_rows: int, max_bytes: str | None, holdout_fraction: float, privacy: bool,
                 clip_quantile: float | None, correlation_noise: float | None, min_category_count: int | None,
-                as_json: bool, quiet: bool) -> None:
+                smoothing: float | None, as_json: bool, quiet: bool) -> None:
     """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe.
 
     \b
@@ -51,7 +53,7 @@ def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, 
     """
     from synth.tabular.fit import HoldoutWriter, holdout_path, privacy_settings, recipe_from_scan, scan_table, \
         write_recipe
-    settings = privacy_settings(privacy, clip_quantile, correlation_noise, min_category_count)
+    settings = privacy_settings(privacy, clip_quantile, correlation_noise, min_category_count, smoothing)
     writer = HoldoutWriter(holdout_path(output, real)) if holdout_fraction else None
     try:
         scan = scan_table(real, max_rows, max_bytes=max_bytes, holdout_fraction=holdout_fraction, holdout=writer)

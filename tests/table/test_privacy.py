@@ -139,7 +139,7 @@ def test_fit_holdout_and_report_through_the_cli(tmp_path, capsys):
     held = pd.read_csv(info["holdout"])
     assert info["holdout"] == str(tmp_path / "twin.holdout.csv") and len(held) == info["holdout_rows"]
     assert 180 <= len(held) <= 300 and info["rows"] == 800 - len(held)
-    assert info["privacy"]["clip_quantile"] == 0.01
+    assert info["privacy"]["clip_quantile"] == 0.01 and info["privacy"]["smoothing"] == 0.1
     assert not list(tmp_path.glob(".*tmp"))
     # the fit never saw the held-out rows: same file, same seed, same split
     params = YAML(typ="safe").load(recipe.read_text())["params"]
@@ -166,6 +166,11 @@ def test_fit_holdout_bad_fraction_and_mismatched_holdout(tmp_path, capsys):
     code, out = cli("report", "table", "--real", tmp_path / "t.csv", "--holdout", tmp_path / "h.csv",
                     "--synthetic", tmp_path / "t.csv", "-o", tmp_path / "rep", capsys=capsys)
     assert code == 2 and "holdout's columns differ" in out
+    code, out = cli("fit", tmp_path / "t.csv", "-o", tmp_path / "r.yaml", "--smoothing", "2", capsys=capsys)
+    assert code == 2 and "--smoothing" in out and not (tmp_path / "r.yaml").exists()
+    code, out = cli("fit", tmp_path / "t.csv", "-o", tmp_path / "r.yaml", "--smoothing", "0.2", capsys=capsys)
+    assert code == 0 and YAML(typ="safe").load((tmp_path / "r.yaml").read_text())["params"]["privacy"] == {
+        "smoothing": 0.2, "seed": 0}
 
 
 def test_smoothing_widens_each_continuous_marginal_by_the_noise_it_adds(tmp_path):
