@@ -26,7 +26,7 @@ from synth.errors import SynthError
               help="Hold out this share of rows (seeded): they are not fitted, and are written beside the recipe "
                    "as <recipe>.holdout.csv|parquet for `synth report table --holdout`.")
 @click.option("--privacy", is_flag=True, help="Every privacy option below at its default (clip 0.01, "
-                                              "noise 0.05, min count 10, smoothing 0.1). Not differential privacy.")
+                                              "noise 0.05, min count 10, smoothing 0.3). Not differential privacy.")
 @click.option("--clip-quantile", type=float, default=None, metavar="Q",
               help="Cut numeric and date ranges to the Q and 1-Q quantiles: extreme values are never drawn.")
 @click.option("--correlation-noise", type=float, default=None, metavar="S",

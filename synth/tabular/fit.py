@@ -606,7 +606,7 @@ def nearest_correlation(r: np.ndarray) -> np.ndarray:
     return np.round(fixed, 4) * 0.999 + np.eye(len(r)) * 0.001  # shrink a hair: stays PSD after rounding
 
 
-PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10, "smoothing": 0.1}
+PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10, "smoothing": 0.3}
 OTHER = "other"  # the category rare text categories are merged into
 
 

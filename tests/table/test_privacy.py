@@ -88,7 +88,7 @@ def test_quality_report_drops_holdout_rows_from_real():
 def test_privacy_settings_defaults_and_checks():
     assert privacy_settings(False) is None
     assert privacy_settings(True) == {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10,
-                                      "smoothing": 0.1}
+                                      "smoothing": 0.3}
     assert privacy_settings(False, clip_quantile=0.05) == {"clip_quantile": 0.05}
     with pytest.raises(SynthError, match="clip-quantile"):
         privacy_settings(False, clip_quantile=0.7)
@@ -139,7 +139,7 @@ def test_fit_holdout_and_report_through_the_cli(tmp_path, capsys):
     held = pd.read_csv(info["holdout"])
     assert info["holdout"] == str(tmp_path / "twin.holdout.csv") and len(held) == info["holdout_rows"]
     assert 180 <= len(held) <= 300 and info["rows"] == 800 - len(held)
-    assert info["privacy"]["clip_quantile"] == 0.01 and info["privacy"]["smoothing"] == 0.1
+    assert info["privacy"]["clip_quantile"] == 0.01 and info["privacy"]["smoothing"] == 0.3
     assert not list(tmp_path.glob(".*tmp"))
     # the fit never saw the held-out rows: same file, same seed, same split
     params = YAML(typ="safe").load(recipe.read_text())["params"]
