@@ -85,11 +85,10 @@ def preflight(options: dict[str, Any] | None) -> None:
 
 
 def _connect(ray: Any, address: str | None, workers: int) -> bool:
-    """Attach to a running Ray (the caller's, or `address`); start a local one if there is none."""
+    """Attach to a running Ray (the caller's, or `address`, which `preflight` has probed); start a local one
+    if there is none."""
     if ray.is_initialized():
         return False
-    if address and address != "auto":
-        _probe(address)
     # workers' stdout/stderr stay on their nodes (Ray's log files): synth prints its own lines instead
     kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "warning",
                               "configure_logging": True, "log_to_driver": False}
