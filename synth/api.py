@@ -186,15 +186,16 @@ def tune(recipe: str | Path, workspace: str | Workspace | None = None, *, real: 
          metric: str = "c2st", trials: int = 20, count_per_trial: int = 200, holdout: int | str | None = None,
          study: str | None = None, seed: int = 0, out: str | Path | None = None, workers: int | None = None,
          executor: str = "local", executor_options: dict[str, Any] | None = None,
-         on_trial: Callable[[Any], None] | None = None) -> Any:
+         on_trial: Callable[[Any], None] | None = None, classifier: str = "logistic") -> Any:
     """Search the recipe's `tune:` ranges against the real rows of `real` (`synth tune`); returns a
-    TuneResult and writes the best recipe to `out` (default: <recipe>_tuned.yaml beside it)."""
+    TuneResult and writes the best recipe to `out` (default: <recipe>_tuned.yaml beside it). `classifier`:
+    the c2st classifier (logistic or boosting)."""
     from synth.loop.tune import make_objective, tune as _tune
 
     ws = _ws(workspace)
-    objective = make_objective(metric, ws, real, seed=seed)
-    check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed) if holdout is not None \
-        else None
+    objective = make_objective(metric, ws, real, seed=seed, classifier=classifier)
+    check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed,
+                           classifier=classifier) if holdout is not None else None
     return _tune(recipe, ws, objective, trials=trials, count_per_trial=count_per_trial, study=study, seed=seed,
                  workers=workers, executor=executor, executor_options=executor_options, out=out, holdout=check,
                  on_trial=on_trial)
@@ -433,12 +434,16 @@ def report_table(real: str | Path, workspace: str | Workspace | None = None, *, 
 
 
 def fit(real: str | Path, output: str | Path, *, name: str | None = None, rows_per_sample: int = 10_000,
-        target: str | None = None, max_rows: int = 200_000, max_bytes: int | str | None = None) -> dict[str, Any]:
+        target: str | None = None, max_rows: int = 200_000, max_bytes: int | str | None = None,
+        privacy: dict[str, Any] | None = None, tune: int = 0) -> dict[str, Any]:
     """`synth fit real.csv -o recipe.yaml`: fit marginals, copula correlation and missing rates of a real table
-    into an editable table recipe written to `output`; returns the recipe as a dict."""
+    into an editable table recipe written to `output`; returns the recipe as a dict. `privacy`: options as
+    `synth fit --privacy ...` takes them (`synth.tabular.fit.privacy_settings`); `tune` > 0: a `tune:` block
+    over that many marginals (`synth fit --tune K`)."""
     from synth.tabular.fit import recipe_from_scan, scan_table, write_recipe
     scan = scan_table(real, max_rows, max_bytes=max_bytes)
-    recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target)
+    recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target,
+                              privacy=privacy, tune=tune)
     write_recipe(recipe, output)
     return recipe
 

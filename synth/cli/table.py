@@ -35,11 +35,13 @@ from synth.errors import SynthError
               help="Merge text categories seen fewer than K times into 'other' (numeric ones are dropped).")
 @click.option("--smoothing", type=float, default=None, metavar="S",
               help="Fit continuous columns on their values plus seeded Gaussian noise of S stds.")
+@click.option("--tune", "tune", type=click.IntRange(0, 1000), default=0, show_default=True, metavar="K",
+              help="Add a tune: block for `synth tune`: loc and scale of the K numeric marginals that fit worst.")
 @output_options
 def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, target: str | None,
                 max_rows: int, max_bytes: str | None, holdout_fraction: float, privacy: bool,
                 clip_quantile: float | None, correlation_noise: float | None, min_category_count: int | None,
-                smoothing: float | None, as_json: bool, quiet: bool) -> None:
+                smoothing: float | None, tune: int, as_json: bool, quiet: bool) -> None:
     """Fit marginals, copula correlation and missing rates of REAL (CSV or Parquet) into a table recipe.
 
     \b
@@ -58,7 +60,7 @@ def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, 
     try:
         scan = scan_table(real, max_rows, max_bytes=max_bytes, holdout_fraction=holdout_fraction, holdout=writer)
         recipe = recipe_from_scan(scan, real, name=name, rows_per_sample=rows_per_sample, target=target,
-                                  privacy=settings)
+                                  privacy=settings, tune=tune)
         if writer is not None:
             writer.close()
     except BaseException:
@@ -71,7 +73,7 @@ def fit_command(real: str, output: str, name: str | None, rows_per_sample: int, 
     if as_json or quiet:
         emit({"recipe": output, "columns": cols, "correlated_pairs": len(recipe["params"]["correlation"]),
               "target": target, "rows": scan.rows, "sample_rows": len(scan.sample),
-              "privacy": recipe["params"].get("privacy"), **held}, "", as_json, quiet)
+              "privacy": recipe["params"].get("privacy"), "tune": recipe.get("tune"), **held}, "", as_json, quiet)
         return
     sampled = f" (fitted on a sample of {len(scan.sample):,} of {scan.rows:,} rows)" if scan.sampled else ""
     click.echo(f"wrote {output}: {len(cols)} columns, {len(recipe['params']['correlation'])} correlated pairs"

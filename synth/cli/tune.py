@@ -17,6 +17,8 @@ def _version(v: str | None) -> int | str | None:
 @click.option("--metric", type=click.Choice(["c2st", "tstr"]), default="c2st", show_default=True,
               help="c2st: make the samples hard to tell from real ones (no labels needed); tstr: make a probe "
                    "trained on them accurate on the labeled real rows.")
+@click.option("--classifier", type=click.Choice(["logistic", "boosting"]), default="logistic", show_default=True,
+              help="The c2st classifier: boosting also sees non-linear differences (a table's joint shape).")
 @click.option("--trials", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--count-per-trial", type=click.IntRange(20, 1_000_000), default=200, show_default=True,
               help="Samples generated for each trial.")
@@ -31,7 +33,8 @@ def _version(v: str | None) -> int | str | None:
 @click.option("--address", default=None, help="Ray cluster address for --executor ray.")
 @workspace_option
 @output_options
-def tune_cmd(recipe: str, real: str, metric: str, trials: int, count_per_trial: int, holdout: str | None,
+def tune_cmd(recipe: str, real: str, metric: str, classifier: str, trials: int, count_per_trial: int,
+             holdout: str | None,
              study: str | None, seed: int, out: str | None, workers: int | None, executor: str, address: str | None,
              workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Search the distribution arguments RECIPE's `tune:` block opens (Optuna TPE, seeded, resumable; each
@@ -48,7 +51,7 @@ def tune_cmd(recipe: str, real: str, metric: str, trials: int, count_per_trial: 
     res = api.tune(recipe, workspace, real=_version(real), metric=metric, trials=trials,
                    count_per_trial=count_per_trial, holdout=_version(holdout), study=study, seed=seed, out=out,
                    workers=workers, executor=executor, executor_options={"address": address} if address else None,
-                   on_trial=progress)
+                   on_trial=progress, classifier=classifier)
     emit(res.as_dict(), lambda: _summary(res), as_json, quiet)
 
 

@@ -30,6 +30,25 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     return recipe
 
 
+def override_block(path: str | Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The `params:` mapping of a recipe that `extends: path` and applies dotted `params.` overrides: flat
+    dotted keys for scene parameters, nested mappings for values inside a parameter that is itself a mapping
+    (a table's `columns`), which `extends` merges key by key."""
+    data, _ = _load_with_extends(Path(path), [])
+    params = data.get("params") or {}
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        parts = key.removeprefix("params.").split(".")
+        if len(parts) > 1 and isinstance(params.get(parts[0]), dict) and not D.is_distribution_spec(params[parts[0]]):
+            node = out
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        else:
+            out[".".join(parts)] = value
+    return out
+
+
 def _built(data: dict[str, Any], lines: dict, file: str) -> Recipe:
     recipe = build_recipe(data, lines, file)
     Plan(recipe).params_for(0)  # a trial draw catches cross-field errors before anything is written
@@ -95,6 +114,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     if parts[0] == "params" and len(parts) > 1:  # params keep dotted paths flat: params.a.b -> params["a.b"]
         data.setdefault("params", {})
+        if _set_inside(data["params"], parts[1:], value):
+            return
         _drop_param(data["params"], parts[1:])
         data["params"][".".join(parts[1:])] = value
         return
@@ -102,6 +123,23 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
+
+
+def _set_inside(params: dict[str, Any], parts: list[str], value: Any) -> bool:
+    """Set a value inside a mapping the recipe already holds as data (a table's `columns.<name>.params.scale`):
+    such a mapping is one parameter of the scene, not a group of parameters, so a flat dotted key cannot name
+    a value in it. True when the path's parent is an existing mapping (not a distribution) under `params`."""
+    if len(parts) < 2 or not isinstance(params.get(parts[0]), dict):
+        return False
+    node = params[parts[0]]
+    for part in parts[1:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or D.is_distribution_spec(node):
+            return False
+    if D.is_distribution_spec(params[parts[0]]):
+        return False
+    node[parts[-1]] = value
+    return True
 
 
 def _drop_param(params: dict[str, Any], parts: list[str]) -> None:

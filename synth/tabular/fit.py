@@ -606,16 +606,17 @@ def nearest_correlation(r: np.ndarray) -> np.ndarray:
     return np.round(fixed, 4) * 0.999 + np.eye(len(r)) * 0.001  # shrink a hair: stays PSD after rounding
 
 
+NONPARAMETRIC = ("mixture", "empirical")  # marginals without loc/scale for a tune: block
 PRIVACY_DEFAULTS = {"clip_quantile": 0.01, "correlation_noise": 0.05, "min_category_count": 10, "smoothing": 0.3}
 OTHER = "other"  # the category rare text categories are merged into
 
 
 def fit_recipe(path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
                target: str | None = None, *, max_rows: int = MAX_SAMPLE_ROWS, max_bytes: int | str | None = None,
-               seed: int = SAMPLE_SEED, privacy: dict[str, Any] | None = None) -> dict[str, Any]:
+               seed: int = SAMPLE_SEED, privacy: dict[str, Any] | None = None, tune: int = 0) -> dict[str, Any]:
     """A table recipe fitted to the CSV or Parquet file at `path`, read in one streaming pass."""
     return recipe_from_scan(scan_table(path, max_rows, max_bytes=max_bytes, seed=seed), path, name,
-                            rows_per_sample, target, privacy=privacy)
+                            rows_per_sample, target, privacy=privacy, tune=tune)
 
 
 def privacy_settings(on: bool, clip_quantile: float | None = None, correlation_noise: float | None = None,
@@ -700,7 +701,9 @@ def _merge_rare(spec: dict[str, Any], present: int, k: int) -> None:
 
 
 def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None, rows_per_sample: int = 10_000,
-                     target: str | None = None, *, privacy: dict[str, Any] | None = None) -> dict[str, Any]:
+                     target: str | None = None, *, privacy: dict[str, Any] | None = None,
+                     tune: int = 0) -> dict[str, Any]:
+    """The recipe for a scanned table; `tune` > 0 adds a `tune:` block over that many marginals (`tune_block`)."""
     frame, rows = scan.sample, scan.rows
     if rows < 2:
         raise SynthError("the table has 1 row; fitting needs at least 2", file=str(path))
@@ -741,7 +744,39 @@ def recipe_from_scan(scan: TableScan, path: str | Path, name: str | None = None,
         recipe["description"] += " Privacy options: " + ", ".join(f"{k} {v}" for k, v in privacy.items()) + "."
     if target is not None:  # the column stays in the copula; the recipe names it as the label to predict
         recipe["params"]["target"] = {"name": target}
+    if tune > 0:
+        block = tune_block(specs, frame, tune, target)
+        if block:
+            recipe["tune"] = block
     return recipe
+
+
+def tune_block(specs: dict[str, dict[str, Any]], frame: pd.DataFrame, k: int, target: str | None = None,
+               shift: float = 0.2, stretch: float = 1.33) -> dict[str, list[float]]:
+    """A `tune:` block for `synth tune`: the `loc` and `scale` of the k parametric numeric marginals that fit
+    worst (largest KS statistic against the fitted rows), each `loc` within +-`shift` column stds and each
+    `scale` within [1/stretch, stretch] times its fitted value. Mixture and empirical marginals, the target
+    and columns whose names hold a '.' (a tune path separator) are left out."""
+    ranked = []
+    for c, spec in specs.items():
+        if spec["type"] != "numeric" or spec["dist"] in NONPARAMETRIC or c == target or "." in str(c):
+            continue
+        values = frame[c].dropna().to_numpy(dtype=float)
+        if len(values) < 2 or "scale" not in spec["params"]:
+            continue
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                ks = float(stats.kstest(values, getattr(stats, spec["dist"])(**spec["params"]).cdf).statistic)
+        except (ValueError, TypeError, AttributeError):
+            continue
+        ranked.append((-ks if np.isfinite(ks) else 0.0, str(c), float(values.std())))
+    block: dict[str, list[float]] = {}
+    for _, c, sd in sorted(ranked)[:max(0, k)]:
+        loc, scale = specs[c]["params"].get("loc", 0.0), specs[c]["params"]["scale"]
+        block[f"columns.{c}.params.loc"] = [round(loc - shift * sd, 6), round(loc + shift * sd, 6)]
+        block[f"columns.{c}.params.scale"] = [round(scale / stretch, 6), round(scale * stretch, 6)]
+    return block
 
 
 def write_recipe(recipe: dict[str, Any], out: str | Path) -> None:

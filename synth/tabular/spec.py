@@ -91,9 +91,13 @@ class NumericColumn(_Column):
                              f"expon, uniform, weibull_min, poisson), 'mixture' or 'empirical'")
         try:
             frozen = family(**self.params)
-            frozen.ppf(0.5)
+            with np.errstate(all="ignore"):
+                median = float(frozen.ppf(0.5))
         except TypeError as exc:
             raise ValueError(f"{self.dist}: bad params {self.params}: {exc}") from None
+        if not np.isfinite(median):  # scipy answers nan for arguments outside its domain (scale <= 0, s < 0)
+            raise ValueError(f"{self.dist}: params {self.params} are outside the distribution's domain "
+                             "(scale and shape arguments must be positive)")
         return frozen
 
 

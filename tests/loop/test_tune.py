@@ -130,3 +130,18 @@ def test_bad_tune_inputs_are_clear_errors(planted: Path, tmp_path: Path) -> None
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "tune", str(planted / "recipe.yaml"), "--real", "1",
                            "--study", "../x", "-w", str(planted / "ws_e")], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "study name" in proc.stderr
+
+
+def test_a_best_trial_within_noise_of_the_untuned_recipe_is_not_written() -> None:
+    """c2st AUC must drop by more than MIN_GAIN (0.999 -> 0.998 on a saturated test says nothing); a TSTR
+    accuracy that only ties the untuned recipe is not a gain either."""
+    from synth.loop.tune import TuneResult, Trial, _worse_than_baseline
+
+    def result(metric: str, maximize: bool, best: float, baseline: float) -> TuneResult:
+        trial = Trial(0, "complete", best, 1, {}, {})
+        return TuneResult("s", metric, maximize, [trial], trial, baseline)
+
+    assert _worse_than_baseline(result("c2st", False, 0.998, 0.999))
+    assert not _worse_than_baseline(result("c2st", False, 0.90, 0.999))
+    assert _worse_than_baseline(result("tstr", True, 0.73, 0.73))
+    assert not _worse_than_baseline(result("tstr", True, 0.74, 0.73))
