@@ -34,6 +34,7 @@ from synth.core.seeding import RENDER_STREAM, rng_for  # noqa: E402
 from synth.recipe.plan import Plan  # noqa: E402
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "digits.yaml"
+MODEL_FEATURES = f"{Path(__file__).resolve()}:model_features"  # tune's probe sees what the classifier sees
 LABELED = 100
 
 
@@ -77,6 +78,14 @@ def real_accuracy(recipe_path: Path, count: int) -> float:
     return float((clf.predict(digits.data[held]) == digits.target[held]).mean())
 
 
+def model_features(img: np.ndarray) -> np.ndarray:
+    """The classifier's own view of an image (UCI preprocessing, 64 block counts), for `synth tune --features`:
+    a blank image (all ink thinned away) is 64 zeros."""
+    grey = np.asarray(img)
+    grey = grey if grey.ndim == 2 else grey[..., :3].mean(axis=2).astype(np.uint8)
+    return uci_features(grey) if grey.max() >= 64 else np.zeros(64)
+
+
 def labels_alone() -> float:
     digits = load_digits()
     clf = SVC(C=3, gamma="scale").fit(digits.data[:LABELED], digits.target[:LABELED])
@@ -87,11 +96,14 @@ def one_seed(seed: int, args: argparse.Namespace, root: Path) -> dict[str, float
     ws_path = root / f"ws{seed}"
     import_real(ws_path, root / f"real{seed}")
     out = {}
-    for metric in ("c2st", "tstr"):
+    arms = [("c2st", None), ("tstr", None)] + ([("tstr", MODEL_FEATURES)] if args.model_features else [])
+    for metric, features in arms:
         started = time.perf_counter()
+        name = metric + ("-model" if features else "")
         res = api.tune(RECIPE, str(ws_path), real="labeled100", metric=metric, trials=args.trials,
-                       count_per_trial=args.count_per_trial, seed=seed, study=f"digits-{metric}-{seed}",
-                       out=root / f"digits_{metric}_{seed}.yaml", workers=args.workers)
+                       count_per_trial=args.count_per_trial, seed=seed, study=f"digits-{name}-{seed}",
+                       out=root / f"digits_{name}_{seed}.yaml", workers=args.workers, features=features)
+        metric = name
         tuned = Path(res.recipe_out) if res.recipe_out else RECIPE
         out[f"tune {metric}"] = real_accuracy(tuned, args.count)
         out[f"tune {metric} search score"] = res.best.score if res.best else float("nan")
@@ -111,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--count", type=int, default=5000, help="samples each recipe's classifier trains on")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--root", type=Path, default=None, help="keep workspaces and tuned recipes here")
+    ap.add_argument("--model-features", action="store_true",
+                    help="also tune --metric tstr --features model_features (the classifier's own features)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sim2real-") as tmp:
         root = args.root or Path(tmp)
@@ -125,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
           + " ".join(f"{r['tune c2st']:.3f}" for r in runs))
     print(f"  {'tune --metric tstr (100 labels)':<34} {med['tune tstr']:.3f}   runs "
           + " ".join(f"{r['tune tstr']:.3f}" for r in runs))
+    if args.model_features:
+        print(f"  {'tune tstr --features (classifier)':<34} {med['tune tstr-model']:.3f}   runs "
+              + " ".join(f"{r['tune tstr-model']:.3f}" for r in runs))
     print(f"  {'SVM on the 100 real labels alone':<34} {alone:.3f}")
     print(f"  ratios: c2st/hand {med['tune c2st'] / hand:.3f}, tstr/hand {med['tune tstr'] / hand:.3f}, "
           f"tstr/labels-alone {med['tune tstr'] / alone:.3f}")

@@ -7,6 +7,9 @@ from synth import api
 from synth.cli.options import emit, output_options, workspace_option
 
 
+SATURATED = 0.99  # a two-sample AUC this high on every trial: the search is blind
+
+
 def _version(v: str | None) -> int | str | None:
     return int(v) if v is not None and v.isdigit() else v
 
@@ -19,6 +22,9 @@ def _version(v: str | None) -> int | str | None:
                    "trained on them accurate on the labeled real rows.")
 @click.option("--classifier", type=click.Choice(["logistic", "boosting"]), default="logistic", show_default=True,
               help="The c2st classifier: boosting also sees non-linear differences (a table's joint shape).")
+@click.option("--features", default=None, metavar="MODULE:FUNC",
+              help="Your own feature function (module:function or file.py:function, one sample's data -> a "
+                   "vector) instead of synth's built-in features: score trials as your model sees them.")
 @click.option("--trials", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--count-per-trial", type=click.IntRange(20, 1_000_000), default=200, show_default=True,
               help="Samples generated for each trial.")
@@ -33,8 +39,8 @@ def _version(v: str | None) -> int | str | None:
 @click.option("--address", default=None, help="Ray cluster address for --executor ray.")
 @workspace_option
 @output_options
-def tune_cmd(recipe: str, real: str, metric: str, classifier: str, trials: int, count_per_trial: int,
-             holdout: str | None,
+def tune_cmd(recipe: str, real: str, metric: str, classifier: str, features: str | None, trials: int,
+             count_per_trial: int, holdout: str | None,
              study: str | None, seed: int, out: str | None, workers: int | None, executor: str, address: str | None,
              workspace: str | None, as_json: bool, quiet: bool) -> None:
     """Search the distribution arguments RECIPE's `tune:` block opens (Optuna TPE, seeded, resumable; each
@@ -51,7 +57,7 @@ def tune_cmd(recipe: str, real: str, metric: str, classifier: str, trials: int, 
     res = api.tune(recipe, workspace, real=_version(real), metric=metric, trials=trials,
                    count_per_trial=count_per_trial, holdout=_version(holdout), study=study, seed=seed, out=out,
                    workers=workers, executor=executor, executor_options={"address": address} if address else None,
-                   on_trial=progress, classifier=classifier)
+                   on_trial=progress, classifier=classifier, features=features)
     emit(res.as_dict(), lambda: _summary(res), as_json, quiet)
 
 
@@ -72,6 +78,10 @@ def _summary(res: object) -> str:
         lines.append(f"  {path.removeprefix('params.')}: {value}")
     lines.append(f"wrote {r['recipe']}" if r["recipe"] else
                  "no trial beat the untuned recipe: nothing written (widen the tune: ranges or add trials)")
+    if r["metric"] == "c2st" and best["score"] >= SATURATED and (r["baseline"] or 0) >= SATURATED:
+        lines.append(f"every score is {SATURATED}+: the classifier tells every trial from the real rows, so the "
+                     "search has nothing to follow; try --features (what your model sees), --metric tstr, or "
+                     "wider ranges")
     return "\n".join(lines)
 
 

@@ -315,6 +315,70 @@ def extractor_for(modality: str, **params: Any) -> _Extractor:
     return EXTRACTORS[modality](**params)
 
 
+# -- the user's own feature function ----------------------------------------------------------------
+
+class FunctionFeatures(_Extractor):
+    """Features from the user's own function of one sample's data (an image array, a text, an audio array, a
+    table row as a dict) to a 1-D vector: what their model sees, for samples no embeddings file can hold yet
+    (`synth tune` makes new ones every trial). Every vector must have the same length, finite values."""
+
+    def __init__(self, function: Any, name: str = "features") -> None:
+        self.function = function
+        self.name = name
+
+    def fit(self, X: Sequence[Any], y: Any = None) -> FunctionFeatures:
+        self.dims_ = len(self._one(X[0])) if len(X) else 0
+        self.feature_names_ = [f"{self.name}_{k}" for k in range(self.dims_)]
+        return self
+
+    def _one(self, x: Any) -> np.ndarray:
+        try:
+            v = np.asarray(self.function(x), dtype=np.float64).ravel()
+        except Exception as exc:  # the user's code: any failure is theirs to see, named, not a traceback
+            raise SynthError(f"{self.name} failed on a sample: {type(exc).__name__}: {exc}",
+                             field="--features") from None
+        if hasattr(self, "dims_") and len(v) != self.dims_:
+            raise SynthError(f"{self.name} returned {len(v)} values for one sample and {self.dims_} for the first",
+                             field="--features")
+        if not np.isfinite(v).all():
+            raise SynthError(f"{self.name} returned NaN or infinite values", field="--features")
+        return v
+
+
+def load_feature_function(spec: str) -> FunctionFeatures:
+    """`module:function` (importable) or `path/to/file.py:function`: the user's feature function, named on the
+    command line (never in a recipe: recipes are data). A clear error for a missing module, file or name."""
+    import importlib
+    import importlib.util
+
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr.isidentifier():
+        raise SynthError(f"--features takes module:function or path/to/file.py:function, not {spec!r}",
+                         field="--features")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise SynthError(f"no such file: {target}", field="--features")
+        mod_spec = importlib.util.spec_from_file_location(f"synth_user_features_{path.stem}", path)
+        if mod_spec is None or mod_spec.loader is None:
+            raise SynthError(f"cannot load {target} as Python", field="--features")
+        module = importlib.util.module_from_spec(mod_spec)
+        try:
+            mod_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise SynthError(f"importing {target} failed: {type(exc).__name__}: {exc}", field="--features") from None
+    else:
+        try:
+            module = importlib.import_module(target)
+        except Exception as exc:
+            raise SynthError(f"cannot import module {target!r}: {type(exc).__name__}: {exc}",
+                             field="--features") from None
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise SynthError(f"{target} has no function {attr!r}", field="--features")
+    return FunctionFeatures(function, name=attr)
+
+
 # -- the user's own embeddings ----------------------------------------------------------------------
 
 ID_KEYS = ("sample_id", "ids", "id")

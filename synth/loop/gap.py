@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from synth.errors import SynthError
-from synth.loop.features import extractor_for, load_embeddings
+from synth.loop.features import extractor_for, load_embeddings, load_feature_function
 from synth.loop.samples import Side, load_side
 from synth.loop.stats import Z95, c2st, ks_features, mmd_test, standardize, wilson
 from synth.loop.stats import tstr as train_synthetic_test_real
@@ -63,12 +63,13 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
         embeddings: str | Path | None = None, recipe: str | None = None, classifier: str = "logistic",
         folds: int = 5, n_permutations: int = 200, n_bins: int = 5, min_support: int = 10,
         max_categories: int = 20, tstr: str = "auto", max_samples: int = 2000, seed: int = 0,
-        feature_params: dict[str, Any] | None = None) -> GapReport:
+        feature_params: dict[str, Any] | None = None, features: str | None = None) -> GapReport:
     """Measure the gap between the synthetic rows of version `synthetic` and the real rows of version
     `real` (numbers or tags; None: latest) of one workspace.
 
     Features: the modality's default extractor (`feature_params` go to its `__init__`) or the vectors in
-    `embeddings` keyed by sample id. `recipe` keeps only that recipe's synthetic rows; each side is
+    `embeddings` keyed by sample id, or the user's function `features` (`module:function` or
+    `file.py:function`, one sample's data -> a vector). `recipe` keeps only that recipe's synthetic rows; each side is
     capped at `max_samples` (a seeded subset). TSTR runs when both sides carry `labels["class"]`
     (`tstr`="auto"), always ("on": an error if it cannot) or never ("off"). Parameter bins with
     fewer than `min_support` synthetic samples are not ranked. Fixed seeds throughout: the same inputs
@@ -86,10 +87,17 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
             raise SynthError(f"the {side.name} side has {len(side)} samples; the gap needs at least {MIN_SAMPLES} "
                              "on each side", field=f"--{side.name}")
     classes = _tstr_classes(syn, rea, tstr)
+    if embeddings is not None and features is not None:
+        raise SynthError("give --embeddings or --features, not both", field="--features")
     if embeddings is not None:
         X = load_embeddings(embeddings, syn.ids + rea.ids)
         names = [f"dim_{k}" for k in range(X.shape[1])]
         feats = {"embeddings": str(embeddings), "dims": X.shape[1]}
+    elif features is not None:
+        own = load_feature_function(features)
+        X = own.fit_transform(syn.data + rea.data)
+        names = list(own.get_feature_names_out())
+        feats = {"extractor": features, "dims": X.shape[1]}
     else:
         extractor = extractor_for(syn.modality, **(feature_params or {}))
         X = extractor.fit_transform(syn.data + rea.data)
@@ -97,9 +105,23 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
         feats = {"extractor": type(extractor).__name__, "params": dict(vars(extractor)), "dims": X.shape[1]}
         feats["params"] = {k: v for k, v in feats["params"].items() if not k.endswith("_")}
     is_real = np.r_[np.zeros(len(syn)), np.ones(len(rea))].astype(int)
+    X_probe = None
+    if classes is not None and embeddings is None and syn.modality == "table" \
+            and (syn.class_column or rea.class_column):
+        X_probe = table_probe_features(syn, rea, features, feature_params)
     return analyse(X, names, is_real, syn, rea, feats, classes=classes, classifier=classifier, folds=folds,
                    n_permutations=n_permutations, n_bins=n_bins, min_support=min_support,
-                   max_categories=max_categories, seed=seed)
+                   max_categories=max_categories, seed=seed, X_probe=X_probe)
+
+
+def table_probe_features(syn: Side, rea: Side, features: str | None = None,
+                         feature_params: dict[str, Any] | None = None) -> np.ndarray:
+    """Table rows as the TSTR probe sees them: without the class column (on either side), so the probe
+    learns the class from the other columns instead of reading it off."""
+    rows = [{k: v for k, v in row.items() if k not in (syn.class_column, rea.class_column)}
+            for row in syn.data + rea.data]
+    extractor = load_feature_function(features) if features else extractor_for("table", **(feature_params or {}))
+    return extractor.fit_transform(rows)
 
 
 def _tstr_classes(syn: Side, rea: Side, mode: str) -> tuple[list[str], list[str]] | None:
@@ -125,8 +147,9 @@ def _tstr_classes(syn: Side, rea: Side, mode: str) -> tuple[list[str], list[str]
 def analyse(X: np.ndarray, names: Sequence[str], is_real: np.ndarray, syn: Side, rea: Side, feats: dict[str, Any],
             *, classes: tuple[list[str], list[str]] | None, classifier: str = "logistic", folds: int = 5,
             n_permutations: int = 200, n_bins: int = 5, min_support: int = 10, max_categories: int = 20,
-            seed: int = 0) -> GapReport:
-    """Every statistic of the report from one feature matrix (synthetic rows first, then real)."""
+            seed: int = 0, X_probe: np.ndarray | None = None) -> GapReport:
+    """Every statistic of the report from one feature matrix (synthetic rows first, then real); the TSTR
+    probe reads `X_probe` instead where given (tables: the features without the class column)."""
     X = np.asarray(X, np.float64)
     if not np.isfinite(X).all():
         raise SynthError("features hold NaN or infinite values")
@@ -135,7 +158,8 @@ def analyse(X: np.ndarray, names: Sequence[str], is_real: np.ndarray, syn: Side,
     test = c2st(X, is_real, classifier=classifier, folds=folds, seed=seed)
     mmd = mmd_test(Z[S], Z[R], n_permutations=n_permutations, seed=seed)
     ks = ks_features(X[S], X[R], names)
-    probe = train_synthetic_test_real(X[S], classes[0], X[R], classes[1], seed=seed) if classes is not None else None
+    P = X if X_probe is None else np.asarray(X_probe, np.float64)
+    probe = train_synthetic_test_real(P[S], classes[0], P[R], classes[1], seed=seed) if classes is not None else None
     nearest = _nearest(Z[S], Z[R])
     realism = test.oof[S]
     bins = param_bins(syn.params, n_bins=n_bins, max_categories=max_categories)

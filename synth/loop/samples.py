@@ -30,12 +30,33 @@ class Side:
     params: list[dict[str, Any]]
     total: int                     # rows of that origin in the version, before any subsampling
     notes: list[str] = field(default_factory=list)
+    class_column: str | None = None  # tables: the column whose value is each row's class (labels["class"])
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def classes(self) -> list[str | None]:
         return [None if lab.get("class") is None else str(lab["class"]) for lab in self.labels]
+
+    def features_data(self, drop: str | None = None) -> list[Any]:
+        """The data a probe may learn from: table rows without the class column `drop` (a probe that sees the
+        answer scores 1.0 whatever the data); other modalities as they are."""
+        if drop is None or self.modality != "table":
+            return self.data
+        return [{k: v for k, v in row.items() if k != drop} for row in self.data]
+
+
+def _table_class_column(labels: dict[str, Any], record: dict[str, Any]) -> str | None:
+    """Which column of a table row is its class: a synthetic block names it (`labels["target"]`, beside the
+    block's `columns`); a real row imported with `--label COL` carries `{COL: value}`, the row's own value."""
+    target = labels.get("target")
+    if "columns" in labels and isinstance(target, str) and target in record:
+        return target
+    if len(labels) == 1:
+        (key, value), = labels.items()
+        if key != "class" and key in record and record[key] == value:
+            return key
+    return None
 
 
 def row_modality(payloads: dict[str, Any]) -> str | None:
@@ -93,14 +114,25 @@ def load_side(ws: Workspace, version: int | str | None, origin: str, *, name: st
     if len(kept) < len(rows):
         notes.append(f"{side_name}: {len(rows) - len(kept)} rows without a {modality} payload left out")
     ids, data, labels, params = [], [], [], []
+    columns: set[str | None] = set()
     for i in kept:
         row = rows[i]
+        row_labels = json.loads(row["labels"] or "{}")
         for sub_id, value in _decode(ws, row["sample_id"], payloads[i], modality):
             ids.append(sub_id)
             data.append(value)
-            labels.append(json.loads(row["labels"] or "{}"))
+            lab = dict(row_labels)
+            if modality == "table" and "class" not in lab and isinstance(value, dict):
+                column = _table_class_column(row_labels, value)
+                columns.add(column)
+                if column is not None and value.get(column) is not None:
+                    c = value[column]
+                    lab["class"] = int(c) if isinstance(c, float) and c.is_integer() else c  # 1.0 and 1 alike
+            labels.append(lab)
             params.append(json.loads(row["params"] or "{}"))
-    return Side(side_name, v, modality, ids, data, labels, params, total, notes)
+    named = columns - {None}
+    class_column = next(iter(named)) if len(named) == 1 else None
+    return Side(side_name, v, modality, ids, data, labels, params, total, notes, class_column)
 
 
 def _decode(ws: Workspace, sample_id: str, payloads: dict[str, Any], modality: str) -> list[tuple[str, Any]]:

@@ -21,7 +21,8 @@ import numpy as np
 from synth.engine.executors import Executor, make_executor
 from synth.engine.generate import generate
 from synth.errors import SynthError
-from synth.loop.features import extractor_for
+from synth.loop.features import extractor_for, load_feature_function
+from synth.loop.gap import table_probe_features
 from synth.loop.samples import Side, load_side
 from synth.loop.stats import c2st, make_classifier, tstr
 from synth.recipe.loader import load_recipe, override_block
@@ -45,14 +46,17 @@ METRICS = ("c2st", "tstr")
 
 
 def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_samples: int = 2000,
-                   seed: int = 0, classifier: str = "logistic") -> Objective:
+                   seed: int = 0, classifier: str = "logistic", features: str | None = None) -> Objective:
     """`c2st`: cross-validated AUC of a classifier (`classifier`: logistic or boosting, see
     `synth.loop.stats.make_classifier`) telling a trial's samples from the real ones (0.5 is
     indistinguishable; minimised). `tstr`: accuracy on the real rows of a probe trained on the trial's
-    samples (maximised; the real rows need class labels). Features: the modality's built-in extractor."""
+    samples (maximised; the real rows need class labels). Features: the modality's built-in extractor, or
+    the user's function named by `features` (`module:function` or `file.py:function`, see
+    `synth.loop.features.load_feature_function`): score the data in the terms the user's model sees it."""
     if metric not in METRICS:
         raise SynthError(f"unknown metric '{metric}'; use {' or '.join(METRICS)}", field="--metric")
     make_classifier(classifier, seed)  # an unknown classifier is an error before any trial runs
+    own = load_feature_function(features) if features else None
     rea = load_side(ws, real, "real", max_samples=max_samples, seed=seed)
     if metric == "tstr" and any(c is None for c in rea.classes()):
         raise SynthError(f"--metric tstr scores on labeled real rows, and version {rea.version} has rows without "
@@ -61,23 +65,26 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
 
     def score(ws: Workspace, version: int, recipe: str | None = None) -> float:
         syn = load_side(ws, version, "synthetic", recipe=recipe, max_samples=max_samples, seed=seed)
-        X_syn, X_real = _features(syn, rea)
+        X_syn, X_real = _features(syn, rea, own)
         if metric == "c2st":
             is_real = np.r_[np.zeros(len(syn)), np.ones(len(rea))].astype(int)
             return float(c2st(np.vstack([X_syn, X_real]), is_real, classifier=classifier, seed=seed, n_boot=0).auc)
         y_syn = syn.classes()
         if any(c is None for c in y_syn) or set(rea.classes()) - set(y_syn):
             raise SynthError(f"trial version {version} lacks classes the real rows have", field="--metric")
+        if syn.modality == "table" and (syn.class_column or rea.class_column):
+            X = table_probe_features(syn, rea, features)  # the probe must not read the class off its column
+            X_syn, X_real = X[:len(syn)], X[len(syn):]
         return float(tstr(X_syn, y_syn, X_real, rea.classes(), seed=seed).accuracy)
 
     return Objective(metric, score, maximize=metric == "tstr")
 
 
-def _features(syn: Side, rea: Side) -> tuple[np.ndarray, np.ndarray]:
+def _features(syn: Side, rea: Side, own: Any = None) -> tuple[np.ndarray, np.ndarray]:
     if syn.modality != rea.modality:
         raise SynthError(f"the recipe makes {syn.modality} and the real version holds {rea.modality}",
                          field="--real")
-    X = extractor_for(syn.modality).fit_transform(syn.data + rea.data)
+    X = (own or extractor_for(syn.modality)).fit_transform(syn.data + rea.data)
     return X[:len(syn)], X[len(syn):]
 
 

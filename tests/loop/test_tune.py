@@ -145,3 +145,17 @@ def test_a_best_trial_within_noise_of_the_untuned_recipe_is_not_written() -> Non
     assert not _worse_than_baseline(result("c2st", False, 0.90, 0.999))
     assert _worse_than_baseline(result("tstr", True, 0.73, 0.73))
     assert not _worse_than_baseline(result("tstr", True, 0.74, 0.73))
+
+
+def test_tune_scores_trials_with_the_users_feature_function(planted: Path, tmp_path: Path) -> None:
+    """A feature function that sees only the background (the corner pixel) still steers the search to the
+    planted brightness; a bad name is an error before any trial runs."""
+    (tmp_path / "corner.py").write_text("import numpy as np\n\ndef corner(image):\n"
+                                        "    return np.asarray(image, dtype=float)[:4, :4].reshape(-1)[:3]\n")
+    ws = api.open_workspace(str(_copy(planted, "ws_f")))
+    res = api.tune(planted / "recipe.yaml", ws, real=1, trials=6, count_per_trial=30, workers=1, study="own",
+                   features=f"{tmp_path / 'corner.py'}:corner", out=planted / "f.yaml")
+    assert res.baseline > 0.9 and res.best is not None and res.best.score < res.baseline - 0.1
+    with pytest.raises(SynthError, match="no function 'missing'"):
+        api.tune(planted / "recipe.yaml", ws, real=1, trials=1, count_per_trial=30,
+                 features=f"{tmp_path / 'corner.py'}:missing")

@@ -94,3 +94,28 @@ def test_fit_writes_a_tune_block_that_tune_accepts(table: Path, tmp_path: Path) 
     proc = subprocess.run([sys.executable, "-m", "synth.cli", "fit", str(table / "real.csv"), "-o", str(out),
                            "--tune", "-1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_table_tstr_learns_the_class_from_the_other_columns_never_from_its_own(tmp_path: Path) -> None:
+    """Real rows imported with --label y; a fitted twin keeps y's link to x (TSTR well above chance), a twin
+    whose y is drawn apart from x does not (about 0.5). A probe that could read y off its own column would
+    score 1.0 on both."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, 400)
+    real = pd.DataFrame({"x": np.round(x, 3), "z": np.round(rng.normal(0, 1, 400), 3),
+                         "y": np.where(x > 0, "pos", "neg")})
+    real.to_csv(tmp_path / "real.csv", index=False)
+    ws = str(tmp_path / "ws")
+    api.import_table(tmp_path / "real.csv", ws, label="y")
+    api.fit(tmp_path / "real.csv", tmp_path / "twin.yaml", target="y", rows_per_sample=400)
+    twin = YAML(typ="safe").load((tmp_path / "twin.yaml").read_text())
+    twin["name"], twin["params"]["correlation"] = "apart", []
+    with (tmp_path / "apart.yaml").open("w") as fh:
+        YAML().dump(twin, fh)
+    accuracy = {}
+    for name in ("twin", "apart"):
+        version = api.generate(tmp_path / f"{name}.yaml", ws, workers=1).version
+        report = api.gap(version, 1, ws, recipe=load_recipe(tmp_path / f"{name}.yaml").name, n_permutations=20)
+        assert report.tstr is not None and report.tstr["classes"] == ["neg", "pos"]
+        accuracy[name] = report.tstr["accuracy"]
+    assert accuracy["twin"] > 0.8 and 0.35 < accuracy["apart"] < 0.65, accuracy
