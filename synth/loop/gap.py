@@ -69,8 +69,8 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
 
     Features: the modality's default extractor (`feature_params` go to its `__init__`) or the vectors in
     `embeddings` keyed by sample id, or the user's function `features` (`module:function` or
-    `file.py:function`, one sample's data -> a vector). `recipe` keeps only that recipe's synthetic rows; each side is
-    capped at `max_samples` (a seeded subset). TSTR runs when both sides carry `labels["class"]`
+    `file.py:function`, one sample's data -> a vector). `recipe` keeps only that recipe's synthetic rows;
+    each side is capped at `max_samples` (a seeded subset). TSTR runs when both sides carry `labels["class"]`
     (`tstr`="auto"), always ("on": an error if it cannot) or never ("off"). Parameter bins with
     fewer than `min_support` synthetic samples are not ranked. Fixed seeds throughout: the same inputs
     give the same report."""
@@ -108,19 +108,18 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
     X_probe = None
     if classes is not None and embeddings is None and syn.modality == "table" \
             and (syn.class_column or rea.class_column):
-        X_probe = table_probe_features(syn, rea, features, feature_params)
+        X_probe = table_probe_features(syn, rea, load_feature_function(features) if features
+                                       else extractor_for("table", **(feature_params or {})))
     return analyse(X, names, is_real, syn, rea, feats, classes=classes, classifier=classifier, folds=folds,
                    n_permutations=n_permutations, n_bins=n_bins, min_support=min_support,
                    max_categories=max_categories, seed=seed, X_probe=X_probe)
 
 
-def table_probe_features(syn: Side, rea: Side, features: str | None = None,
-                         feature_params: dict[str, Any] | None = None) -> np.ndarray:
-    """Table rows as the TSTR probe sees them: without the class column (on either side), so the probe
-    learns the class from the other columns instead of reading it off."""
+def table_probe_features(syn: Side, rea: Side, extractor: Any) -> np.ndarray:
+    """Table rows as the TSTR probe sees them (through `extractor`, refitted here): without the class column
+    (on either side), so the probe learns the class from the other columns instead of reading it off."""
     rows = [{k: v for k, v in row.items() if k not in (syn.class_column, rea.class_column)}
             for row in syn.data + rea.data]
-    extractor = load_feature_function(features) if features else extractor_for("table", **(feature_params or {}))
     return extractor.fit_transform(rows)
 
 

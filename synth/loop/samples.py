@@ -38,13 +38,6 @@ class Side:
     def classes(self) -> list[str | None]:
         return [None if lab.get("class") is None else str(lab["class"]) for lab in self.labels]
 
-    def features_data(self, drop: str | None = None) -> list[Any]:
-        """The data a probe may learn from: table rows without the class column `drop` (a probe that sees the
-        answer scores 1.0 whatever the data); other modalities as they are."""
-        if drop is None or self.modality != "table":
-            return self.data
-        return [{k: v for k, v in row.items() if k != drop} for row in self.data]
-
 
 def _table_class_column(labels: dict[str, Any], record: dict[str, Any]) -> str | None:
     """Which column of a table row is its class: a synthetic block names it (`labels["target"]`, beside the

@@ -73,7 +73,7 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
         if any(c is None for c in y_syn) or set(rea.classes()) - set(y_syn):
             raise SynthError(f"trial version {version} lacks classes the real rows have", field="--metric")
         if syn.modality == "table" and (syn.class_column or rea.class_column):
-            X = table_probe_features(syn, rea, features)  # the probe must not read the class off its column
+            X = table_probe_features(syn, rea, own or extractor_for("table"))  # never the class column itself
             X_syn, X_real = X[:len(syn)], X[len(syn):]
         return float(tstr(X_syn, y_syn, X_real, rea.classes(), seed=seed).accuracy)
 
