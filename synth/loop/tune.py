@@ -65,8 +65,11 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
 
     def score(ws: Workspace, version: int, recipe: str | None = None) -> float:
         syn = load_side(ws, version, "synthetic", recipe=recipe, max_samples=max_samples, seed=seed)
-        X_syn, X_real = _features(syn, rea, own)
+        if syn.modality != rea.modality:
+            raise SynthError(f"the recipe makes {syn.modality} and the real version holds {rea.modality}",
+                             field="--real")
         if metric == "c2st":
+            X_syn, X_real = _features(syn, rea, own)
             is_real = np.r_[np.zeros(len(syn)), np.ones(len(rea))].astype(int)
             return float(c2st(np.vstack([X_syn, X_real]), is_real, classifier=classifier, seed=seed, n_boot=0).auc)
         y_syn = syn.classes()
@@ -75,15 +78,14 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
         if syn.modality == "table" and (syn.class_column or rea.class_column):
             X = table_probe_features(syn, rea, own or extractor_for("table"))  # never the class column itself
             X_syn, X_real = X[:len(syn)], X[len(syn):]
+        else:
+            X_syn, X_real = _features(syn, rea, own)
         return float(tstr(X_syn, y_syn, X_real, rea.classes(), seed=seed).accuracy)
 
     return Objective(metric, score, maximize=metric == "tstr")
 
 
 def _features(syn: Side, rea: Side, own: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    if syn.modality != rea.modality:
-        raise SynthError(f"the recipe makes {syn.modality} and the real version holds {rea.modality}",
-                         field="--real")
     X = (own or extractor_for(syn.modality)).fit_transform(syn.data + rea.data)
     return X[:len(syn)], X[len(syn):]
 

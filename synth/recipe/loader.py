@@ -129,15 +129,13 @@ def _set_inside(params: dict[str, Any], parts: list[str], value: Any) -> bool:
     """Set a value inside a mapping the recipe already holds as data (a table's `columns.<name>.params.scale`):
     such a mapping is one parameter of the scene, not a group of parameters, so a flat dotted key cannot name
     a value in it. True when the path's parent is an existing mapping (not a distribution) under `params`."""
-    if len(parts) < 2 or not isinstance(params.get(parts[0]), dict):
+    node = params.get(parts[0])
+    if len(parts) < 2 or not isinstance(node, dict) or D.is_distribution_spec(node):
         return False
-    node = params[parts[0]]
     for part in parts[1:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
+        node = node.get(part)
         if not isinstance(node, dict) or D.is_distribution_spec(node):
             return False
-    if D.is_distribution_spec(params[parts[0]]):
-        return False
     node[parts[-1]] = value
     return True
 
