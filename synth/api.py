@@ -187,17 +187,18 @@ def tune(recipe: str | Path, workspace: str | Workspace | None = None, *, real: 
          study: str | None = None, seed: int = 0, out: str | Path | None = None, workers: int | None = None,
          executor: str = "local", executor_options: dict[str, Any] | None = None,
          on_trial: Callable[[Any], None] | None = None, classifier: str = "logistic",
-         features: str | None = None) -> Any:
+         features: str | None = None, probe: str = "logistic") -> Any:
     """Search the recipe's `tune:` ranges against the real rows of `real` (`synth tune`); returns a
     TuneResult and writes the best recipe to `out` (default: <recipe>_tuned.yaml beside it). `classifier`:
-    the c2st classifier (logistic or boosting); `features`: your own feature function (`module:function` or
-    `file.py:function`) instead of the modality's built-in features."""
+    the c2st classifier (logistic or boosting); `probe`: the TSTR probe (logistic, svm or boosting);
+    `features`: your own feature function (`module:function` or `file.py:function`) instead of the
+    modality's built-in features."""
     from synth.loop.tune import make_objective, tune as _tune
 
     ws = _ws(workspace)
-    objective = make_objective(metric, ws, real, seed=seed, classifier=classifier, features=features)
+    objective = make_objective(metric, ws, real, seed=seed, classifier=classifier, features=features, probe=probe)
     check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed,
-                           classifier=classifier, features=features) if holdout is not None else None
+                           classifier=classifier, features=features, probe=probe) if holdout is not None else None
     return _tune(recipe, ws, objective, trials=trials, count_per_trial=count_per_trial, study=study, seed=seed,
                  workers=workers, executor=executor, executor_options=executor_options, out=out, holdout=check,
                  on_trial=on_trial)

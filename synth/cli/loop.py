@@ -19,6 +19,8 @@ from synth.cli.options import workspace_option
               help="Your own feature function (module:function or file.py:function, one sample's data -> a vector).")
 @click.option("--classifier", type=click.Choice(["logistic", "boosting"]), default="logistic", show_default=True,
               help="Classifier of the two-sample test.")
+@click.option("--probe", type=click.Choice(["logistic", "svm", "boosting"]), default="logistic", show_default=True,
+              help="The TSTR probe (trained on synthetic, scored on real).")
 @click.option("--tstr", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Train on synthetic, test on real (auto: when both sides have class labels).")
 @click.option("--bins", "n_bins", type=click.IntRange(2, 50), default=5, show_default=True,
@@ -32,8 +34,8 @@ from synth.cli.options import workspace_option
               help="Write an HTML report (with PNG figures) into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def gap_cmd(synthetic: str, real: str, workspace: str | None, recipe: str | None, embeddings: str | None,
-            features: str | None, classifier: str, tstr: str, n_bins: int, min_support: int, max_samples: int,
-            seed: int, out: str | None, as_json: bool) -> None:
+            features: str | None, classifier: str, probe: str, tstr: str, n_bins: int, min_support: int,
+            max_samples: int, seed: int, out: str | None, as_json: bool) -> None:
     """Measure the sim-to-real gap: classifier two-sample AUC, MMD, per-feature KS, TSTR, and the recipe
     parameter bins whose synthetic samples look least real."""
     from synth.loop import format_report, gap
@@ -41,7 +43,7 @@ def gap_cmd(synthetic: str, real: str, workspace: str | None, recipe: str | None
 
     report = gap(Workspace.open(workspace), _version(synthetic), _version(real), embeddings=embeddings,
                  recipe=recipe, classifier=classifier, tstr=tstr, n_bins=n_bins, min_support=min_support,
-                 max_samples=max_samples, seed=seed, features=features)
+                 max_samples=max_samples, seed=seed, features=features, probe=probe)
     page = None
     if out:
         from synth.report.gap import write_html

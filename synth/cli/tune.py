@@ -22,6 +22,8 @@ def _version(v: str | None) -> int | str | None:
                    "trained on them accurate on the labeled real rows.")
 @click.option("--classifier", type=click.Choice(["logistic", "boosting"]), default="logistic", show_default=True,
               help="The c2st classifier: boosting also sees non-linear differences (a table's joint shape).")
+@click.option("--probe", type=click.Choice(["logistic", "svm", "boosting"]), default="logistic", show_default=True,
+              help="The tstr probe: pick the one closest to your own model (svm for a kernel model or a network).")
 @click.option("--features", default=None, metavar="MODULE:FUNC",
               help="Your own feature function (module:function or file.py:function, one sample's data -> a "
                    "vector) instead of synth's built-in features: score trials as your model sees them.")
@@ -39,7 +41,7 @@ def _version(v: str | None) -> int | str | None:
 @click.option("--address", default=None, help="Ray cluster address for --executor ray.")
 @workspace_option
 @output_options
-def tune_cmd(recipe: str, real: str, metric: str, classifier: str, features: str | None, trials: int,
+def tune_cmd(recipe: str, real: str, metric: str, classifier: str, probe: str, features: str | None, trials: int,
              count_per_trial: int, holdout: str | None,
              study: str | None, seed: int, out: str | None, workers: int | None, executor: str, address: str | None,
              workspace: str | None, as_json: bool, quiet: bool) -> None:
@@ -57,7 +59,7 @@ def tune_cmd(recipe: str, real: str, metric: str, classifier: str, features: str
     res = api.tune(recipe, workspace, real=_version(real), metric=metric, trials=trials,
                    count_per_trial=count_per_trial, holdout=_version(holdout), study=study, seed=seed, out=out,
                    workers=workers, executor=executor, executor_options={"address": address} if address else None,
-                   on_trial=progress, classifier=classifier, features=features)
+                   on_trial=progress, classifier=classifier, features=features, probe=probe)
     emit(res.as_dict(), lambda: _summary(res), as_json, quiet)
 
 
@@ -76,8 +78,18 @@ def _summary(res: object) -> str:
         lines.append("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in r["importances"].items()))
     for path, value in best["overrides"].items():
         lines.append(f"  {path.removeprefix('params.')}: {value}")
-    lines.append(f"wrote {r['recipe']}" if r["recipe"] else
-                 "no trial beat the untuned recipe: nothing written (widen the tune: ranges or add trials)")
+    ev = r.get("evidence")
+    if ev:
+        lines.append(f"on the {ev['rows']} real rows the best trial reads {ev['gained']} right that the untuned recipe "
+                     f"misses and misses {ev['lost']} it reads right (sign test p={ev['p']:.2g}, the best of "
+                     f"{len(r['trials'])} trials needs p < {ev['alpha']:.2g})")
+    if r["recipe"]:
+        lines.append(f"wrote {r['recipe']}")
+    elif ev and not ev["significant"] and best["score"] > (r["baseline"] or 0):
+        lines.append("the gain is within the noise of this many real rows: nothing written (label more real "
+                     "rows, or check a candidate on --holdout)")
+    else:
+        lines.append("no trial beat the untuned recipe: nothing written (widen the tune: ranges or add trials)")
     if r["metric"] == "c2st" and best["score"] >= SATURATED and (r["baseline"] or 0) >= SATURATED:
         lines.append(f"every score is {SATURATED}+: the classifier tells every trial from the real rows, so the "
                      "search has nothing to follow; try --features (what your model sees), --metric tstr, or "

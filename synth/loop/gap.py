@@ -63,7 +63,8 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
         embeddings: str | Path | None = None, recipe: str | None = None, classifier: str = "logistic",
         folds: int = 5, n_permutations: int = 200, n_bins: int = 5, min_support: int = 10,
         max_categories: int = 20, tstr: str = "auto", max_samples: int = 2000, seed: int = 0,
-        feature_params: dict[str, Any] | None = None, features: str | None = None) -> GapReport:
+        feature_params: dict[str, Any] | None = None, features: str | None = None,
+        probe: str = "logistic") -> GapReport:
     """Measure the gap between the synthetic rows of version `synthetic` and the real rows of version
     `real` (numbers or tags; None: latest) of one workspace.
 
@@ -71,7 +72,8 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
     `embeddings` keyed by sample id, or the user's function `features` (`module:function` or
     `file.py:function`, one sample's data -> a vector). `recipe` keeps only that recipe's synthetic rows;
     each side is capped at `max_samples` (a seeded subset). TSTR runs when both sides carry `labels["class"]`
-    (`tstr`="auto"), always ("on": an error if it cannot) or never ("off"). Parameter bins with
+    (`tstr`="auto"), always ("on": an error if it cannot) or never ("off"), with the probe `probe`
+    (`synth.loop.stats.make_probe`). Parameter bins with
     fewer than `min_support` synthetic samples are not ranked. Fixed seeds throughout: the same inputs
     give the same report."""
     if tstr not in ("auto", "on", "off"):
@@ -112,7 +114,7 @@ def gap(ws: Workspace | str, synthetic: int | str | None, real: int | str | None
                                        else extractor_for("table", **(feature_params or {})))
     return analyse(X, names, is_real, syn, rea, feats, classes=classes, classifier=classifier, folds=folds,
                    n_permutations=n_permutations, n_bins=n_bins, min_support=min_support,
-                   max_categories=max_categories, seed=seed, X_probe=X_probe)
+                   max_categories=max_categories, seed=seed, X_probe=X_probe, probe=probe)
 
 
 def table_probe_features(syn: Side, rea: Side, extractor: Any) -> np.ndarray:
@@ -146,7 +148,7 @@ def _tstr_classes(syn: Side, rea: Side, mode: str) -> tuple[list[str], list[str]
 def analyse(X: np.ndarray, names: Sequence[str], is_real: np.ndarray, syn: Side, rea: Side, feats: dict[str, Any],
             *, classes: tuple[list[str], list[str]] | None, classifier: str = "logistic", folds: int = 5,
             n_permutations: int = 200, n_bins: int = 5, min_support: int = 10, max_categories: int = 20,
-            seed: int = 0, X_probe: np.ndarray | None = None) -> GapReport:
+            seed: int = 0, X_probe: np.ndarray | None = None, probe: str = "logistic") -> GapReport:
     """Every statistic of the report from one feature matrix (synthetic rows first, then real); the TSTR
     probe reads `X_probe` instead where given (tables: the features without the class column)."""
     X = np.asarray(X, np.float64)
@@ -158,7 +160,8 @@ def analyse(X: np.ndarray, names: Sequence[str], is_real: np.ndarray, syn: Side,
     mmd = mmd_test(Z[S], Z[R], n_permutations=n_permutations, seed=seed)
     ks = ks_features(X[S], X[R], names)
     P = X if X_probe is None else np.asarray(X_probe, np.float64)
-    probe = train_synthetic_test_real(P[S], classes[0], P[R], classes[1], seed=seed) if classes is not None else None
+    probe = train_synthetic_test_real(P[S], classes[0], P[R], classes[1], seed=seed,
+                                      probe=probe) if classes is not None else None
     nearest = _nearest(Z[S], Z[R])
     realism = test.oof[S]
     bins = param_bins(syn.params, n_bins=n_bins, max_categories=max_categories)

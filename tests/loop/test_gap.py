@@ -103,6 +103,8 @@ def test_tstr_on_digits(ws: Workspace, add_real) -> None:
     assert all(v["support"] == 12 for v in t["per_class"].values())
     assert report.auc > 0.5  # rendered fonts are not handwriting
     assert all("real_error" in e for e in report.params)
+    kernel = gap(ws, syn, real, n_permutations=10, probe="svm").tstr
+    assert kernel is not None and "SVM" in kernel["probe"] and kernel["support"] == 120 and kernel["ci"][0] > 0.1
 
 
 # -- bad inputs -------------------------------------------------------------------------------------

@@ -37,3 +37,27 @@ def test_c2st_without_bootstrap_gives_the_score_alone() -> None:
     assert same.ci == (same.auc, same.auc) and abs(same.auc - 0.5) < 0.1
     X[200:, 0] += 2.0
     assert c2st(X, y, n_boot=0).auc > 0.85
+
+
+def test_the_svm_probe_reads_classes_a_linear_probe_cannot() -> None:
+    """Classes that differ only in a ring's radius (no linear boundary): the logistic probe is near chance, the
+    RBF-SVM probe reads them; an unknown probe is a clear error."""
+    import pytest
+
+    from synth.errors import SynthError
+
+    rng = np.random.default_rng(3)
+
+    def ring(n: int) -> tuple[np.ndarray, list[str]]:
+        radius = rng.choice([1.0, 3.0], n)
+        angle = rng.uniform(0, 2 * np.pi, n)
+        X = np.c_[radius * np.cos(angle), radius * np.sin(angle)] + rng.normal(0, 0.2, (n, 2))
+        return X, ["inner" if r == 1.0 else "outer" for r in radius]
+
+    (X_syn, y_syn), (X_real, y_real) = ring(400), ring(200)
+    linear = tstr(X_syn, y_syn, X_real, y_real, probe="logistic")
+    kernel = tstr(X_syn, y_syn, X_real, y_real, probe="svm")
+    assert linear.accuracy < 0.7 and kernel.accuracy > 0.95
+    assert "SVM" in kernel.as_dict()["probe"] and "logistic" in linear.as_dict()["probe"]
+    with pytest.raises(SynthError, match="unknown probe"):
+        tstr(X_syn, y_syn, X_real, y_real, probe="forest")

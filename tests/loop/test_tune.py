@@ -159,3 +159,53 @@ def test_tune_scores_trials_with_the_users_feature_function(planted: Path, tmp_p
     with pytest.raises(SynthError, match="no function 'missing'"):
         api.tune(planted / "recipe.yaml", ws, real=1, trials=1, count_per_trial=30,
                  features=f"{tmp_path / 'corner.py'}:missing")
+
+
+def test_paired_evidence_on_known_answers() -> None:
+    """The sign test behind a TSTR write: equal outcomes carry no evidence, a few rows either way over 100 are
+    chance (more so for the best of 20 trials), a planted 30-row gain is not."""
+    from synth.loop.tune import paired_evidence
+
+    rng = np.random.default_rng(0)
+    base = rng.random(100) < 0.7
+    same = paired_evidence(base, base.copy(), 20)
+    assert (same["gained"], same["lost"], same["p"], same["significant"]) == (0, 0, 1.0, False)
+    noisy = base.copy()
+    wrong = np.flatnonzero(~base)[:4]
+    right = np.flatnonzero(base)[:2]
+    noisy[wrong], noisy[right] = True, False
+    small = paired_evidence(base, noisy, 20)
+    assert (small["gained"], small["lost"]) == (4, 2) and not small["significant"] and small["p"] > 0.3
+    fixed = base.copy()
+    fixed[np.flatnonzero(~base)[:28]] = True
+    fixed[np.flatnonzero(base)[:2]] = False
+    big = paired_evidence(base, fixed, 20)
+    assert (big["gained"], big["lost"]) == (28, 2) and big["significant"] and big["p"] < 1e-5
+    assert paired_evidence(base, noisy, 1)["alpha"] == 0.05 and small["alpha"] == 0.05 / 20
+
+
+def test_a_tstr_best_trial_within_chance_of_the_untuned_recipe_is_not_written(planted: Path) -> None:
+    """TSTR trials scored on the same 50 real rows: a best trial two rows ahead of the untuned recipe is not
+    written (the summary says the gain is noise); one that reads 30 more rows right is."""
+    ws = api.open_workspace(str(_copy(planted, "ws_t")))
+    base = np.r_[np.ones(25, bool), np.zeros(25, bool)]
+
+    def objective(gain: int) -> Objective:
+        def rows(ws: object, version: int, tag: str | None) -> np.ndarray:
+            out = base.copy()
+            if tag and not tag.endswith(".base") and tag.endswith(".2"):
+                out[25:25 + gain] = True  # trial 2 reads `gain` more rows right
+            return out
+
+        return Objective("tstr", lambda ws, v, tag: float(rows(ws, v, tag).mean()), True, rows)
+
+    near = tune(planted / "recipe.yaml", ws, objective(2), trials=4, count_per_trial=20, workers=1,
+                study="near", out=planted / "near.yaml")
+    assert near.best is not None and near.best.number == 2 and near.best.score > near.baseline
+    assert near.evidence == {**near.evidence, "gained": 2, "lost": 0, "significant": False}
+    assert near.recipe_out is None and not (planted / "near.yaml").exists()
+    far = tune(planted / "recipe.yaml", ws, objective(20), trials=4, count_per_trial=20, workers=1,
+               study="far", out=planted / "far.yaml")
+    assert far.evidence["significant"] and far.recipe_out and (planted / "far.yaml").exists()
+    from synth.cli.tune import _summary
+    assert "within the noise" in _summary(near) and "wrote" in _summary(far)
