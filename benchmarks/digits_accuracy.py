@@ -48,6 +48,8 @@ def draw_params(recipe: dict, index: int) -> dict:
 
 
 UCI_INK = 0.30  # mean fraction of "on" pixels in the UCI 32x32 bitmaps (312 of 1024)
+BLANK = 16      # an image whose brightest pixel is below this holds no ink to learn from (the threshold
+                # below is relative to the brightest pixel, so faint but clear ink is kept)
 
 
 def fit32(img: np.ndarray) -> np.ndarray:
@@ -83,7 +85,10 @@ def thin(bits: np.ndarray) -> np.ndarray:
     return img[1:-1, 1:-1]
 
 
-def uci_features(img: np.ndarray) -> np.ndarray:
+def uci_features(img: np.ndarray) -> np.ndarray | None:
+    """UCI's 64 block counts of an image (ink bright on dark), or None when it holds no ink."""
+    if img.max() < BLANK:
+        return None
     canvas = fit32(img)
     skeleton = thin(canvas > canvas.max() / 2)
     best = skeleton
@@ -92,6 +97,8 @@ def uci_features(img: np.ndarray) -> np.ndarray:
         if abs(pen.mean() - UCI_INK) > abs(best.mean() - UCI_INK):
             break
         best = pen
+    if not best.any():
+        return None
     bits = (fit32(best * 255) > 127).astype(np.float32)
     return bits.reshape(8, 4, 8, 4).sum(axis=(1, 3)).ravel()
 
@@ -107,11 +114,11 @@ def run(count: int = 5000, seed: int | None = None, recipe_path: Path = RECIPE) 
         params = TextLineParams(**draw_params(recipe, i))
         scene.check(params)
         smp = scene.render(params, rng_for(recipe["seed"], i, RENDER_STREAM))
-        img = smp.payloads["image"].data
-        if img.max() < 64:
-            blank += 1  # stroke thinned away (hairline fonts); counted, not trained on
+        feat = uci_features(smp.payloads["image"].data)
+        if feat is None:
+            blank += 1  # no ink (stroke thinned away, or faded out); counted, not trained on
             continue
-        feats.append(uci_features(img))
+        feats.append(feat)
         classes.append(int(smp.labels["class"]))
     real = load_digits()
     clf = SVC(C=3, gamma="scale").fit(np.array(feats), np.array(classes))

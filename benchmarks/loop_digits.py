@@ -99,9 +99,10 @@ def synthetic_features(ws: Path, picked: list[dict]) -> tuple[np.ndarray, np.nda
     for r in picked:
         img = decode_blob("image", w.store.get(json.loads(r["payloads"])["image"]["hash"]))
         img = img if img.ndim == 2 else img[..., 0]
-        if img.max() < 64:
+        feat = uci_features(img)
+        if feat is None:
             continue
-        X.append(uci_features(img))
+        X.append(feat)
         y.append(int(json.loads(r["labels"])["class"]))
         ids.append(r["sample_id"])
     return np.array(X), np.array(y), ids
