@@ -15,14 +15,15 @@ import pytest
 from synth import api
 from synth.store.blobs import sha256
 
-RECIPE = """name: resume
+COUNT = 960  # about 2 s of rendering: the run is still going when the first shard is staged, however loaded
+RECIPE = f"""name: resume
 scene: shapes
-count: 240
+count: {COUNT}
 seed: 3
 params:
   width: 64
   height: 64
-  num_objects: {randint: [1, 4]}
+  num_objects: {{randint: [1, 4]}}
 """
 
 
@@ -42,15 +43,25 @@ def wait_for_shards(proc: subprocess.Popen, ws: Path, n: int, timeout: float = 1
     while staged_shards(ws) < n:
         assert proc.poll() is None, f"finished before it could be interrupted: {proc.communicate()}"
         assert time.monotonic() < deadline, "no shard finished in time"
-        time.sleep(0.05)
+        time.sleep(0.01)
+
+
+def interrupt(proc: subprocess.Popen, sig: int) -> None:
+    """Freeze the driver where it is (SIGSTOP acts at once, whatever the machine's load), make sure it is still
+    mid-run, then deliver `sig`: without the freeze, a test process that is scheduled late sends its signal
+    after the run has finished (seen in CI: rc 0 where 130 was expected)."""
+    os.kill(proc.pid, signal.SIGSTOP)
+    assert proc.poll() is None, f"finished before it could be interrupted: {proc.communicate()}"
+    proc.send_signal(sig)
+    os.kill(proc.pid, signal.SIGCONT)  # a stopped process takes SIGINT when it runs again; SIGKILL at once
 
 
 def check_workspace(ws: Path) -> dict:
     w = api.open_workspace(str(ws))
     table = w.manifest.to_table()
     ids = table.column("sample_id").to_pylist()
-    assert len(ids) == len(set(ids)) == 240
-    assert sorted(table.column("index").to_pylist()) == list(range(240))
+    assert len(ids) == len(set(ids)) == COUNT
+    assert sorted(table.column("index").to_pylist()) == list(range(COUNT))
     for digest in w.store.iter_digests():  # every blob under a final name is whole
         assert sha256(w.store.get(digest)) == digest
     for payloads in table.column("payloads").to_pylist():
@@ -65,7 +76,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, sig, workers):
     ws = tmp_path / "ws"
     proc = start(tmp_path, str(ws), workers)
     wait_for_shards(proc, ws, 1)
-    proc.send_signal(sig)
+    interrupt(proc, sig)
     _, err = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "re-run the same command to resume" in err and "Traceback" not in err
