@@ -75,7 +75,9 @@ def _summary(res: object) -> str:
         before = f"{h['baseline']:.4f}" if h["baseline"] is not None else "-"
         lines.append(f"held-out real rows ({h['metric']}): untuned {before} -> tuned {h['best']:.4f}")
     if r["importances"]:
-        lines.append("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in r["importances"].items()))
+        top = list(r["importances"].items())
+        lines.append("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in top[:8])
+                     + (f" (and {len(top) - 8} more: --json)" if len(top) > 8 else ""))
     for path, value in best["overrides"].items():
         lines.append(f"  {path.removeprefix('params.')}: {value}")
     ev = r.get("evidence")

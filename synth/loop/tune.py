@@ -305,7 +305,7 @@ def _result(st: Any, name: str, objective: Objective, space: SearchSpace, baseli
                            optuna.importance.get_param_importances(st, evaluator=evaluator).items()}
         except (RuntimeError, ValueError, ImportError):
             importances = {}
-    return TuneResult(name, objective.name, objective.maximize, trials, best, baseline, importances)
+    return TuneResult(name, objective.name, objective.maximize, trials, best, baseline, importances=importances)
 
 
 def write_best(recipe_path: Path, result: TuneResult, out: str | Path | None) -> Path:

@@ -75,6 +75,9 @@ def test_the_search_moves_toward_the_planted_brightness(planted: Path) -> None:
     assert (planted / "a_tuned.yaml").read_text().startswith("# tuned by `synth tune`")
     tags = api.open_workspace(str(planted / "ws_a")).manifest.dataset().tags.list()
     assert {"tune.tshapes-c2st.base", "tune.tshapes-c2st.0", "tune.tshapes-c2st.5"} <= set(tags)
+    # the report's parameter importances (they were lost once: passed into the wrong field)
+    assert set(res.importances) == {"background.brightness:uniform.0", "background.brightness:uniform.1"}
+    assert res.baseline_version is not None and res.as_dict()["importances"] == res.importances
 
 
 def test_same_seed_same_trials_same_recipe_and_a_stopped_study_resumes(planted: Path) -> None:
