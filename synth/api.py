@@ -193,12 +193,15 @@ def tune(recipe: str | Path, workspace: str | Workspace | None = None, *, real: 
     the c2st classifier (logistic or boosting); `probe`: the TSTR probe (logistic, svm or boosting);
     `features`: your own feature function (`module:function` or `file.py:function`) instead of the
     modality's built-in features."""
+    from synth.loop.samples import row_ids
     from synth.loop.tune import make_objective, tune as _tune
 
     ws = _ws(workspace)
     objective = make_objective(metric, ws, real, seed=seed, classifier=classifier, features=features, probe=probe)
-    check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed,
-                           classifier=classifier, features=features, probe=probe) if holdout is not None else None
+    # a version holds every row imported before it: the holdout leaves out the rows the search scores on
+    check = make_objective("tstr" if metric == "tstr" else "c2st", ws, holdout, seed=seed, classifier=classifier,
+                           features=features, probe=probe, exclude=row_ids(ws, real, "real")) \
+        if holdout is not None else None
     return _tune(recipe, ws, objective, trials=trials, count_per_trial=count_per_trial, study=study, seed=seed,
                  workers=workers, executor=executor, executor_options=executor_options, out=out, holdout=check,
                  on_trial=on_trial)

@@ -73,7 +73,8 @@ def _summary(res: object) -> str:
     if r["holdout"]:
         h = r["holdout"]
         before = f"{h['baseline']:.4f}" if h["baseline"] is not None else "-"
-        lines.append(f"held-out real rows ({h['metric']}): untuned {before} -> tuned {h['best']:.4f}")
+        rows = f"{h['rows']} " if h.get("rows") else ""
+        lines.append(f"{rows}held-out real rows ({h['metric']}): untuned {before} -> best trial {h['best']:.4f}")
     if r["importances"]:
         top = list(r["importances"].items())
         lines.append("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in top[:8])

@@ -74,20 +74,33 @@ def _payload_for(payloads: dict[str, Any], modality: str) -> tuple[str, dict[str
     raise SynthError(f"a row has no {modality} payload")  # row_modality picked it: unreachable
 
 
+def row_ids(ws: Workspace, version: int | str | None, origin: str) -> set[str]:
+    """The sample ids of the `origin` rows in `version` (manifest rows, before any decoding)."""
+    table = ws.manifest.to_table(ws.manifest.resolve(version), columns=["sample_id", "origin"])
+    return {r["sample_id"] for r in table.to_pylist() if r["origin"] == origin}
+
+
 def load_side(ws: Workspace, version: int | str | None, origin: str, *, name: str | None = None,
-              recipe: str | None = None, max_samples: int | None = None, seed: int = 0) -> Side:
+              recipe: str | None = None, max_samples: int | None = None, seed: int = 0,
+              exclude: set[str] | None = None) -> Side:
     """The rows of `origin` ("synthetic" or "real") in `version`, decoded. More than `max_samples` rows:
-    a seeded random subset of that size (the same one on every run)."""
+    a seeded random subset of that size (the same one on every run). `exclude`: sample ids left out (a
+    holdout's rows that the search also scores on: a version holds every row imported before it)."""
     v = ws.manifest.resolve(version)
     table = ws.manifest.to_table(v, columns=["sample_id", "origin", "recipe_name", "params", "labels", "payloads"])
     rows = [r for r in table.to_pylist() if r["origin"] == origin and (recipe is None or r["recipe_name"] == recipe)]
     side_name = name or origin
+    left_out = 0
+    if exclude:
+        left_out = sum(r["sample_id"] in exclude for r in rows)
+        rows = [r for r in rows if r["sample_id"] not in exclude]
     if not rows:
         what = f"{origin} rows" + (f" of recipe '{recipe}'" if recipe else "")
-        raise SynthError(f"version {v} holds no {what}", field=f"--{side_name}")
+        also = f" beyond the {left_out} the search itself scores on" if left_out else ""
+        raise SynthError(f"version {v} holds no {what}{also}", field=f"--{side_name}")
     rows.sort(key=lambda r: r["sample_id"])
     total = len(rows)
-    notes = []
+    notes = [f"{side_name}: {left_out} rows the search scores on left out"] if left_out else []
     if max_samples is not None and total > max_samples:
         keep = np.sort(np.random.default_rng([seed, 0x5A]).choice(total, max_samples, replace=False))
         rows = [rows[i] for i in keep]

@@ -43,27 +43,37 @@ class Objective:
     score: Callable[[Workspace, int, str | None], float]
     maximize: bool
     rows: Callable[[Workspace, int, str | None], np.ndarray] | None = None
+    support: int = 0  # real rows every score is taken on
 
 
 METRICS = ("c2st", "tstr")
+MIN_REAL = 20  # fewest real rows a score is taken on (as `synth gap`: no statistics on noise)
 
 
 def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_samples: int = 2000,
                    seed: int = 0, classifier: str = "logistic", features: str | None = None,
-                   probe: str = "logistic") -> Objective:
+                   probe: str = "logistic", exclude: set[str] | None = None) -> Objective:
     """`c2st`: cross-validated AUC of a classifier (`classifier`: logistic or boosting, see
     `synth.loop.stats.make_classifier`) telling a trial's samples from the real ones (0.5 is
     indistinguishable; minimised). `tstr`: accuracy on the real rows of a probe trained on the trial's
     samples (maximised; the real rows need class labels; `probe`: logistic, svm or boosting, see
     `synth.loop.stats.make_probe`: choose the one closest to your own model). Features: the modality's
     built-in extractor, or the user's function named by `features` (`module:function` or `file.py:function`, see
-    `synth.loop.features.load_feature_function`): score the data in the terms the user's model sees it."""
+    `synth.loop.features.load_feature_function`): score the data in the terms the user's model sees it.
+    `exclude`: real sample ids left out (a holdout objective leaves out the rows the search scores on)."""
     if metric not in METRICS:
         raise SynthError(f"unknown metric '{metric}'; use {' or '.join(METRICS)}", field="--metric")
     make_classifier(classifier, seed)  # an unknown classifier or probe is an error before any trial runs
     make_probe(probe, seed)
     own = load_feature_function(features) if features else None
-    rea = load_side(ws, real, "real", max_samples=max_samples, seed=seed)
+    rea = load_side(ws, real, "real", max_samples=max_samples, seed=seed, exclude=exclude,
+                    name="holdout" if exclude is not None else None)
+    if len(rea) < MIN_REAL:
+        if exclude is not None:
+            raise SynthError(f"{len(rea)} real rows beyond those the search scores on; at least {MIN_REAL} are "
+                             "needed (import the held-out rows as their own version)", field="--holdout")
+        raise SynthError(f"version {rea.version} holds {len(rea)} real rows; a score needs at least {MIN_REAL} "
+                         "(no statistics on noise)", field="--real")
     if metric == "tstr" and any(c is None for c in rea.classes()):
         raise SynthError(f"--metric tstr scores on labeled real rows, and version {rea.version} has rows without "
                          "a class label (imported --unlabeled?); use --metric c2st, which needs no labels",
@@ -97,7 +107,8 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
             score(ws, version, recipe)
         return outcomes[(version, recipe)]
 
-    return Objective(metric, score, maximize=metric == "tstr", rows=rows if metric == "tstr" else None)
+    return Objective(metric, score, maximize=metric == "tstr", rows=rows if metric == "tstr" else None,
+                     support=len(rea))
 
 
 def _features(syn: Side, rea: Side, own: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -183,11 +194,13 @@ def tune(recipe_path: str | Path, ws: Workspace, objective: Objective, *, trials
     if result.best is not None and not _worse_than_baseline(result) \
             and (result.evidence is None or result.evidence["significant"]):
         result.recipe_out = str(write_best(recipe_path, result, out))
-        if holdout is not None and result.best.version is not None:
-            best_tag = f"tune.{name}.{result.best.number}"
-            result.holdout = {"metric": holdout.name, "best": holdout.score(ws, result.best.version, best_tag),
-                              "baseline": holdout.score(ws, base_version, f"tune.{name}.base")
-                              if base_version is not None else None}
+    if holdout is not None and result.best is not None and result.best.version is not None:
+        # also when nothing is written: the held-out rows show what the candidate would have done
+        best_tag = f"tune.{name}.{result.best.number}"
+        result.holdout = {"metric": holdout.name, "rows": holdout.support,
+                          "best": holdout.score(ws, result.best.version, best_tag),
+                          "baseline": holdout.score(ws, base_version, f"tune.{name}.base")
+                          if base_version is not None else None}
     return result
 
 

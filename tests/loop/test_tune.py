@@ -203,12 +203,51 @@ def test_a_tstr_best_trial_within_chance_of_the_untuned_recipe_is_not_written(pl
         return Objective("tstr", lambda ws, v, tag: float(rows(ws, v, tag).mean()), True, rows)
 
     near = tune(planted / "recipe.yaml", ws, objective(2), trials=4, count_per_trial=20, workers=1,
-                study="near", out=planted / "near.yaml")
+                study="near", out=planted / "near.yaml", holdout=objective(2))
     assert near.best is not None and near.best.number == 2 and near.best.score > near.baseline
     assert near.evidence == {**near.evidence, "gained": 2, "lost": 0, "significant": False}
     assert near.recipe_out is None and not (planted / "near.yaml").exists()
+    # held-out figures come back even when nothing is written: what the candidate would have done
+    assert near.holdout == {"metric": "tstr", "rows": 0, "best": 0.54, "baseline": 0.5}
     far = tune(planted / "recipe.yaml", ws, objective(20), trials=4, count_per_trial=20, workers=1,
                study="far", out=planted / "far.yaml")
     assert far.evidence["significant"] and far.recipe_out and (planted / "far.yaml").exists()
     from synth.cli.tune import _summary
     assert "within the noise" in _summary(near) and "wrote" in _summary(far)
+    assert "untuned 0.5000 -> best trial 0.5400" in _summary(near)
+
+
+def test_holdout_gives_before_and_after_on_rows_the_search_did_not_score(planted: Path) -> None:
+    """`--holdout` scores the untuned recipe and the best trial on another real version, with the search's
+    metric and features, leaving out the rows the search scores on (a later import's version holds them too);
+    a holdout with nothing else in it is a clear error."""
+    ws_dir = _copy(planted, "ws_h")
+    (planted / "more.yaml").write_text(REAL.replace("seed: 99", "seed: 98").replace("count: 40", "count: 30"))
+    src = api.generate(planted / "more.yaml", str(planted / "src_more"), workers=1)
+    src_ws = api.open_workspace(str(planted / "src_more"))
+    folder = planted / "more" / "shape"
+    folder.mkdir(parents=True)
+    for r in src_ws.manifest.to_table(src.version, columns=["sample_id", "payloads"]).to_pylist():
+        (folder / f"{r['sample_id']}.png").write_bytes(src_ws.store.get(json.loads(r["payloads"])["image"]["hash"]))
+    proc = subprocess.run([sys.executable, "-m", "synth.cli", "import", "images", str(planted / "more"), "-w",
+                           str(ws_dir), "-q"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ws = api.open_workspace(str(ws_dir))
+    res = api.tune(planted / "recipe.yaml", ws, real=1, holdout=2, trials=3, count_per_trial=30, workers=1,
+                   study="held", out=planted / "h.yaml")
+    assert res.holdout is not None and res.holdout["metric"] == "c2st" and res.holdout["rows"] == 30
+    assert res.holdout["baseline"] > 0.9 and res.holdout["best"] < res.holdout["baseline"]
+    from synth.cli.tune import _summary
+    assert "30 held-out real rows (c2st): untuned" in _summary(res)
+    with pytest.raises(SynthError, match="no real rows beyond the 40 the search itself scores on"):
+        api.tune(planted / "recipe.yaml", ws, real=1, holdout=1, trials=1, count_per_trial=30, workers=1)
+
+
+def test_fewer_than_20_real_rows_are_refused(planted: Path) -> None:
+    few = planted / "few" / "shape"
+    few.mkdir(parents=True)
+    for png in sorted((planted / "real" / "shape").glob("*.png"))[:12]:
+        shutil.copy(png, few / png.name)
+    api.import_images(planted / "few", str(planted / "ws_few"))
+    with pytest.raises(SynthError, match="12 real rows; a score needs at least 20"):
+        make_objective("c2st", api.open_workspace(str(planted / "ws_few")), 1)
