@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from synth import api
 from synth.store.blobs import sha256
 
-COUNT = 960  # about 2 s of rendering: the run is still going when the first shard is staged, however loaded
+COUNT = 960  # a few seconds of rendering: still going when the first shard is staged, however loaded the machine
 RECIPE = f"""name: resume
 scene: shapes
 count: {COUNT}
@@ -27,10 +28,18 @@ params:
 """
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    # a shell that starts a job in the background (`make test &`, nohup) starts it with SIGINT ignored, and a
+    # Python started that way never raises KeyboardInterrupt: the run under test must see Ctrl-C as a user does
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(tmp_path: Path, ws: str, workers: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "synth.cli", "generate", "recipe.yaml", "-q", "-w", ws,
-                             "--workers", str(workers)], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    with warnings.catch_warnings():  # preexec_fn forks this process: Lance warns, the child execs at once
+        warnings.filterwarnings("ignore", message="lance is not fork-safe")
+        return subprocess.Popen([sys.executable, "-m", "synth.cli", "generate", "recipe.yaml", "-q", "-w", ws,
+                                 "--workers", str(workers)], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_at_a_terminal)
 
 
 def staged_shards(ws: Path) -> int:
@@ -48,8 +57,8 @@ def wait_for_shards(proc: subprocess.Popen, ws: Path, n: int, timeout: float = 1
 
 def interrupt(proc: subprocess.Popen, sig: int) -> None:
     """Freeze the driver where it is (SIGSTOP acts at once, whatever the machine's load), make sure it is still
-    mid-run, then deliver `sig`: without the freeze, a test process that is scheduled late sends its signal
-    after the run has finished (seen in CI: rc 0 where 130 was expected)."""
+    mid-run, then deliver `sig`: a run ends ~0.3 s after its first staged shard at 240 samples, and a test
+    process scheduled late would otherwise signal a finished run."""
     os.kill(proc.pid, signal.SIGSTOP)
     assert proc.poll() is None, f"finished before it could be interrupted: {proc.communicate()}"
     proc.send_signal(sig)
