@@ -23,7 +23,7 @@ from synth.engine.executors import Executor, make_executor
 from synth.engine.generate import generate
 from synth.errors import SynthError
 from synth.loop.features import extractor_for, load_feature_function
-from synth.loop.gap import table_probe_features
+from synth.loop.gap import MIN_SAMPLES, table_probe_features
 from synth.loop.samples import Side, load_side
 from synth.loop.stats import c2st, make_classifier, make_probe, tstr
 from synth.recipe.loader import load_recipe, override_block
@@ -47,7 +47,6 @@ class Objective:
 
 
 METRICS = ("c2st", "tstr")
-MIN_REAL = 20  # fewest real rows a score is taken on (as `synth gap`: no statistics on noise)
 
 
 def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_samples: int = 2000,
@@ -68,11 +67,11 @@ def make_objective(metric: str, ws: Workspace, real: int | str | None, *, max_sa
     own = load_feature_function(features) if features else None
     rea = load_side(ws, real, "real", max_samples=max_samples, seed=seed, exclude=exclude,
                     name="holdout" if exclude is not None else None)
-    if len(rea) < MIN_REAL:
+    if len(rea) < MIN_SAMPLES:
         if exclude is not None:
-            raise SynthError(f"{len(rea)} real rows beyond those the search scores on; at least {MIN_REAL} are "
+            raise SynthError(f"{len(rea)} real rows beyond those the search scores on; at least {MIN_SAMPLES} are "
                              "needed (import the held-out rows as their own version)", field="--holdout")
-        raise SynthError(f"version {rea.version} holds {len(rea)} real rows; a score needs at least {MIN_REAL} "
+        raise SynthError(f"version {rea.version} holds {len(rea)} real rows; a score needs at least {MIN_SAMPLES} "
                          "(no statistics on noise)", field="--real")
     if metric == "tstr" and any(c is None for c in rea.classes()):
         raise SynthError(f"--metric tstr scores on labeled real rows, and version {rea.version} has rows without "
